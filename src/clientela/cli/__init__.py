@@ -1,0 +1,5 @@
+"""The ``clientela`` command line."""
+
+from clientela.cli.app import app, main
+
+__all__ = ["app", "main"]

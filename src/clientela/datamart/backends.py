@@ -1,0 +1,314 @@
+"""Connecting to the datamart: an embedded DuckDB file, or PostgreSQL.
+
+:class:`Datamart` is the narrow interface the rest of clientela uses for I/O: ibis tables to build
+expressions on, execution of expressions, transactions, raw statements and bulk inserts.  What one
+backend needs differently (locking, COPY, transactions) is decided here, by capability, and
+nowhere else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import parse_qs, unquote, urlparse
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from clientela.config import Settings
+from clientela.errors import BackendError, NotFoundError, suggest
+
+__all__ = ["Datamart", "PostgresTarget", "connect", "quote"]
+
+log = logging.getLogger(__name__)
+
+BackendKind = Literal["duckdb", "postgres"]
+
+
+def quote(identifier: str) -> str:
+    """Quote an SQL identifier the same way on every backend."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class PostgresTarget:
+    """The parts of a postgresql:// URL."""
+
+    host: str
+    port: int
+    user: str | None
+    password: str | None
+    database: str
+    schema: str | None
+
+    @classmethod
+    def parse(cls, url: str) -> PostgresTarget:
+        parsed = urlparse(url)
+        query = parse_qs(parsed.query)
+        database = unquote(parsed.path.lstrip("/")) or "postgres"
+        try:
+            port = parsed.port or 5432
+        except ValueError:
+            raise BackendError(f"invalid port in database URL {redact(url)}") from None
+        return cls(
+            host=parsed.hostname or "localhost",
+            port=port,
+            user=unquote(parsed.username) if parsed.username else None,
+            password=unquote(parsed.password) if parsed.password else None,
+            database=database,
+            schema=query.get("schema", [None])[0],
+        )
+
+
+def redact(url: str) -> str:
+    """A URL with its password hidden, for messages and logs."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+class Datamart:
+    """An open datamart.  Use :func:`connect` (or ``Datamart.connect``) to get one."""
+
+    def __init__(self, backend: Any, kind: BackendKind, url: str):
+        self.backend = backend
+        self.kind: BackendKind = kind
+        self.url = url
+        self._in_transaction = False
+
+    # -- opening and closing -------------------------------------------------------------
+    @classmethod
+    def connect(cls, settings: Settings) -> Datamart:
+        return connect(settings)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.backend.disconnect()
+
+    def __enter__(self) -> Datamart:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Datamart({self.kind}, {redact(self.url)!r})"
+
+    # -- tables and expressions ----------------------------------------------------------
+    def list_tables(self) -> list[str]:
+        return list(self.backend.list_tables())
+
+    def has_table(self, name: str) -> bool:
+        return name in self.list_tables()
+
+    def table(self, name: str) -> ir.Table:
+        """An ibis table of the datamart; NotFoundError with the close match if absent."""
+        tables = self.list_tables()
+        if name not in tables:
+            hint = suggest(name, tables)
+            if not tables or "schema_migrations" not in tables:
+                raise BackendError(
+                    f"the datamart {redact(self.url)} is not initialised: run 'clientela init'"
+                )
+            raise NotFoundError(f"no table '{name}' in the datamart{hint}")
+        return self.backend.table(name)
+
+    def to_pyarrow(self, expr: ir.Expr) -> pa.Table:
+        result: pa.Table = self.backend.to_pyarrow(expr)
+        return result
+
+    def to_pandas(self, expr: ir.Expr) -> pd.DataFrame:
+        result = self.backend.execute(expr)
+        if isinstance(result, pd.Series):
+            return result.to_frame()
+        if not isinstance(result, pd.DataFrame):
+            raise TypeError("to_pandas expects a table expression")
+        return result
+
+    def scalar(self, expr: ir.Scalar) -> Any:
+        return self.backend.execute(expr)
+
+    def compile(self, expr: ir.Expr) -> str:
+        return str(ibis.to_sql(expr, dialect=self.backend.name))
+
+    # -- raw statements and transactions -------------------------------------------------
+    def sql(self, statement: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run one statement on the datamart's connection; return its rows (if any).
+
+        Parameters use ``?`` placeholders on every backend.
+        """
+        if self.kind == "duckdb":
+            cursor = self.backend.con.execute(statement, list(params or []))
+            try:
+                return [tuple(row) for row in cursor.fetchall()]
+            except Exception:  # statements without a result set
+                return []
+        pg_statement = statement.replace("%", "%%").replace("?", "%s") if params else statement
+        with self.backend.con.cursor() as cur:
+            cur.execute(pg_statement, list(params) if params else None)
+            if cur.description is None:
+                return []
+            return [tuple(row) for row in cur.fetchall()]
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Datamart]:
+        """All statements inside commit together, or none does.  Nested calls join the outer."""
+        if self._in_transaction:
+            yield self
+            return
+        self._in_transaction = True
+        try:
+            if self.kind == "duckdb":
+                con = self.backend.con
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    yield self
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                con.execute("COMMIT")
+            else:
+                with self.backend.con.transaction():
+                    yield self
+        finally:
+            self._in_transaction = False
+
+    # -- writing -------------------------------------------------------------------------
+    def create_table(self, name: str, schema: Any, *, temp: bool = False) -> None:
+        """Create an empty table from an ibis schema (no-op if it exists and is not temp)."""
+        columns = ", ".join(
+            f"{quote(col)} {self._sql_type(dtype)}" for col, dtype in ibis.schema(schema).items()
+        )
+        kind = "TEMPORARY TABLE" if temp else "TABLE"
+        self.sql(f"CREATE {kind} IF NOT EXISTS {quote(name)} ({columns})")
+
+    def create_table_as(self, name: str, expr: ir.Table, *, temp: bool = False) -> None:
+        """Materialise an expression as a (replaced) table, inside the current transaction."""
+        self.sql(f"DROP TABLE IF EXISTS {quote(name)}")
+        kind = "TEMPORARY TABLE" if temp else "TABLE"
+        self.sql(f"CREATE {kind} {quote(name)} AS {self.compile(expr)}")
+
+    def drop_table(self, name: str) -> None:
+        self.sql(f"DROP TABLE IF EXISTS {quote(name)}")
+
+    def _sql_type(self, dtype: Any) -> str:
+        if dtype.is_string():
+            return "TEXT"
+        if dtype.is_int64():
+            return "BIGINT"
+        if dtype.is_float64():
+            return "DOUBLE PRECISION" if self.kind == "postgres" else "DOUBLE"
+        if dtype.is_boolean():
+            return "BOOLEAN"
+        if dtype.is_timestamp():
+            return "TIMESTAMP"
+        if dtype.is_date():
+            return "DATE"
+        raise BackendError(f"unsupported column type {dtype}")
+
+    def bulk_insert(self, name: str, data: pa.Table | pa.RecordBatch) -> int:
+        """Append Arrow data to a table, matching columns by name.  Returns the row count."""
+        if isinstance(data, pa.RecordBatch):
+            data = pa.Table.from_batches([data])
+        if data.num_rows == 0:
+            return 0
+        columns = ", ".join(quote(c) for c in data.column_names)
+        if self.kind == "duckdb":
+            view = f"_clientela_arrow_{id(data)}"
+            con = self.backend.con
+            con.register(view, data)
+            try:
+                con.execute(f"INSERT INTO {quote(name)} ({columns}) SELECT * FROM {quote(view)}")
+            finally:
+                con.unregister(view)
+            return int(data.num_rows)
+        # PostgreSQL: COPY in CSV; unquoted empty fields are NULL, quoted "" is an empty string.
+        buffer = io.BytesIO()
+        pacsv.write_csv(
+            data,
+            buffer,
+            write_options=pacsv.WriteOptions(include_header=False, quoting_style="needed"),
+        )
+        payload = buffer.getbuffer()
+        with (
+            self.backend.con.cursor() as cur,
+            cur.copy(f"COPY {quote(name)} ({columns}) FROM STDIN (FORMAT csv)") as copy,
+        ):
+            step = 1 << 20
+            for start in range(0, len(payload), step):
+                copy.write(payload[start : start + step])
+        return int(data.num_rows)
+
+
+def connect(settings: Settings, *, create: bool = True) -> Datamart:
+    """Open the datamart that ``settings.db`` names: a DuckDB file or a postgresql:// URL.
+
+    With ``create=False`` a DuckDB file that does not exist is an error instead of being created.
+    """
+    if settings.is_postgres:
+        return _connect_postgres(settings.db)
+    return _connect_duckdb(settings, create=create)
+
+
+def _connect_duckdb(settings: Settings, *, create: bool) -> Datamart:
+    import duckdb
+
+    path = Path(settings.db)
+    if not create and not path.exists():
+        raise BackendError(f"there is no datamart at {path}: create it with 'clientela init'")
+    if path.is_dir():
+        raise BackendError(f"the datamart path {path} is a folder, not a DuckDB file")
+    if not path.parent.exists():
+        raise BackendError(f"the folder of the datamart file {path} does not exist")
+    config: dict[str, Any] = {}
+    if settings.duckdb_memory_limit:
+        config["memory_limit"] = settings.duckdb_memory_limit
+    if settings.duckdb_threads:
+        config["threads"] = settings.duckdb_threads
+    try:
+        backend = ibis.duckdb.connect(str(path), **config)
+    except duckdb.IOException as exc:
+        text = str(exc)
+        if "lock" in text.lower():
+            holder = re.search(r"PID (\d+)", text)
+            who = f" (process {holder.group(1)})" if holder else ""
+            raise BackendError(
+                f"the datamart file {path} is in use by another process{who}; "
+                "close it or wait for it to finish, then try again"
+            ) from None
+        raise BackendError(f"cannot open the datamart file {path}: {text}") from None
+    except duckdb.Error as exc:
+        first = str(exc).splitlines()[0]
+        raise BackendError(f"cannot open {path} as a DuckDB datamart: {first}") from None
+    return Datamart(backend, "duckdb", str(path))
+
+
+def _connect_postgres(url: str) -> Datamart:
+    import psycopg
+
+    target = PostgresTarget.parse(url)
+    try:
+        backend = ibis.postgres.connect(
+            host=target.host,
+            port=target.port,
+            user=target.user,
+            password=target.password,
+            database=target.database,
+            schema=target.schema,
+            connect_timeout=10,
+        )
+    except psycopg.OperationalError as exc:
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        reason = text.rsplit(" failed: ", 1)[-1].replace("FATAL: ", "")
+        raise BackendError(
+            f"cannot connect to PostgreSQL at {target.host}:{target.port}, database "
+            f"'{target.database}': {reason.rstrip('.')}."
+        ) from None
+    return Datamart(backend, "postgres", url)

@@ -1,0 +1,1 @@
+"""Loading a company's exports into the datamart: readers, mappings, validation, rejects."""

@@ -1,0 +1,109 @@
+"""The versioned datamart schema.
+
+``clientela init`` applies every migration the datamart lacks, in order, each in its own
+transaction, and records it in ``schema_migrations``.  A later change to the schema is a new
+:class:`Migration` appended to :data:`MIGRATIONS`; released migrations are never edited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from clientela.datamart.backends import Datamart, quote
+from clientela.datamart.schema import BOOKKEEPING, DATA_TABLES
+from clientela.errors import BackendError
+
+__all__ = ["MIGRATIONS", "Migration", "current_version", "migrate", "require_current"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    apply: Callable[[Datamart], None]
+
+
+# Lookups the datamart answers often: a customer's rows, and keys checked by every load.
+_INDEXES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("customers", ("customer_id",)),
+    ("customers", ("email",)),
+    ("customers", ("phone",)),
+    ("transactions", ("customer_id",)),
+    ("transactions", ("transaction_id",)),
+    ("events", ("customer_id",)),
+    ("interactions", ("customer_id",)),
+    ("identity", ("customer_id",)),
+    ("identity", ("profile_id",)),
+)
+
+
+def _initial_schema(dm: Datamart) -> None:
+    for name, table in DATA_TABLES.items():
+        dm.create_table(name, table.schema)
+    for name, schema in BOOKKEEPING.items():
+        dm.create_table(name, schema)
+    for indexed, columns in _INDEXES:
+        index = f"ix_{indexed}_{'_'.join(columns)}"
+        cols = ", ".join(quote(c) for c in columns)
+        dm.sql(f"CREATE INDEX IF NOT EXISTS {quote(index)} ON {quote(indexed)} ({cols})")
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial schema: customer data, interactions, bookkeeping", _initial_schema),
+)
+
+LATEST = MIGRATIONS[-1].version
+
+
+def current_version(dm: Datamart) -> int:
+    """The schema version of the datamart (0 when it was never initialised)."""
+    if not dm.has_table("schema_migrations"):
+        return 0
+    rows = dm.sql("SELECT max(version) FROM schema_migrations")
+    return int(rows[0][0]) if rows and rows[0][0] is not None else 0
+
+
+def migrate(dm: Datamart) -> list[Migration]:
+    """Apply the missing migrations; return those applied (empty when up to date)."""
+    version = current_version(dm)
+    if version > LATEST:
+        raise BackendError(
+            f"the datamart has schema version {version}, newer than this clientela "
+            f"understands ({LATEST}); upgrade clientela"
+        )
+    if version == 0:
+        dm.create_table("schema_migrations", BOOKKEEPING["schema_migrations"])
+    applied = []
+    for migration in MIGRATIONS:
+        if migration.version <= version:
+            continue
+        with dm.transaction():
+            migration.apply(dm)
+            dm.sql(
+                "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)",
+                [migration.version, migration.description, _utcnow()],
+            )
+        log.info("applied migration %d: %s", migration.version, migration.description)
+        applied.append(migration)
+    return applied
+
+
+def require_current(dm: Datamart) -> None:
+    """BackendError unless the datamart is initialised and up to date."""
+    version = current_version(dm)
+    if version == 0:
+        raise BackendError(f"the datamart {dm.url} is not initialised: run 'clientela init'")
+    if version < LATEST:
+        raise BackendError(
+            f"the datamart has schema version {version}; this clientela needs {LATEST}: "
+            "run 'clientela init' to migrate it"
+        )
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)

@@ -1,0 +1,419 @@
+"""The datamart's tables: one ibis schema per table, with its key and its rules.
+
+Timestamps are naive and mean UTC; dates are calendar dates.  Money is ``float64`` in the
+company's currency (``transactions.currency`` records it when an export carries several).
+
+Every table has a key column (``<name>_id`` or ``customer_id``) that makes loads idempotent: a row
+whose key is already in the datamart with the same values is counted as unchanged; with other
+values it updates the row (``on_conflict="update"``, for descriptive tables such as customers) or
+is rejected (``on_conflict="reject"``, for facts such as transactions).  When an export has no key,
+the loader derives it as a hash of ``key_from``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import ibis
+import ibis.expr.schema as sch
+
+from clientela.errors import NotFoundError, suggest
+
+__all__ = [
+    "BOOKKEEPING",
+    "DATA_TABLES",
+    "TABLES",
+    "TableSpec",
+    "spec",
+]
+
+ConflictPolicy = Literal["update", "reject"]
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A datamart table: its schema, key and the rules a load applies to it."""
+
+    name: str
+    schema: sch.Schema
+    key: str
+    description: str
+    key_from: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()
+    on_conflict: ConflictPolicy = "reject"
+    customer_columns: tuple[str, ...] = ("customer_id",)
+    customer_optional: bool = False
+    allowed: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    ranges: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(self.schema.names)
+
+
+CUSTOMER_KINDS = ("person", "company")
+GENDERS = ("female", "male", "other", "unknown")
+TRANSACTION_KINDS = ("sale", "return", "cancellation", "fee", "adjustment")
+EVENT_TYPES_DOC = (
+    "page_view",
+    "email_open",
+    "email_click",
+    "form_submit",
+    "app_session",
+    "search",
+    "cart_add",
+    "cart_abandon",
+)
+SOCIAL_KINDS = ("like", "share", "comment", "mention", "follow", "review")
+INTERACTION_KINDS = (
+    "contact",
+    "offer",
+    "response",
+    "call",
+    "complaint",
+    "incident",
+    "return",
+    "visit",
+    "message",
+)
+INTERACTION_STATUSES = ("open", "closed")
+CONSENT_CHANNELS = ("email", "sms", "phone", "mail", "push", "ads", "any")
+CONSENT_STATUSES = ("opt_in", "opt_out")
+DNC_KINDS = ("email", "phone")
+
+CUSTOMERS = TableSpec(
+    name="customers",
+    description="One row per customer (person or company) as the source systems know them.",
+    schema=ibis.schema(
+        {
+            "customer_id": "string",
+            "kind": "string",
+            "name": "string",
+            "email": "string",
+            "phone": "string",
+            "birth_date": "date",
+            "gender": "string",
+            "address": "string",
+            "postal_code": "string",
+            "city": "string",
+            "region": "string",
+            "country": "string",
+            "industry": "string",
+            "company_size": "string",
+            "employees": "int64",
+            "account_owner": "string",
+            "created_at": "timestamp",
+            "updated_at": "timestamp",
+            "is_placeholder": "boolean",
+        }
+    ),
+    key="customer_id",
+    required=("customer_id",),
+    on_conflict="update",
+    customer_columns=(),
+    allowed={"kind": CUSTOMER_KINDS, "gender": GENDERS},
+    ranges={"employees": (0, 10_000_000)},
+)
+
+TRANSACTIONS = TableSpec(
+    name="transactions",
+    description=(
+        "Order or invoice lines.  Returns and cancellations are rows of kind 'return' or "
+        "'cancellation' with negative quantity and amount."
+    ),
+    schema=ibis.schema(
+        {
+            "transaction_id": "string",
+            "order_id": "string",
+            "line_no": "int64",
+            "customer_id": "string",
+            "occurred_at": "timestamp",
+            "product_id": "string",
+            "product_name": "string",
+            "category": "string",
+            "quantity": "float64",
+            "unit_price": "float64",
+            "amount": "float64",
+            "cost": "float64",
+            "margin": "float64",
+            "channel": "string",
+            "kind": "string",
+            "currency": "string",
+        }
+    ),
+    key="transaction_id",
+    key_from=(
+        "order_id",
+        "line_no",
+        "customer_id",
+        "occurred_at",
+        "product_id",
+        "quantity",
+        "amount",
+    ),
+    required=("order_id", "customer_id", "occurred_at", "amount"),
+    allowed={"kind": TRANSACTION_KINDS},
+)
+
+REFERRALS = TableSpec(
+    name="referrals",
+    description="Who referred whom; whether the referred customer bought.",
+    schema=ibis.schema(
+        {
+            "referral_id": "string",
+            "referrer_id": "string",
+            "referred_id": "string",
+            "referred_at": "timestamp",
+            "converted": "boolean",
+            "channel": "string",
+        }
+    ),
+    key="referral_id",
+    key_from=("referrer_id", "referred_id"),
+    required=("referrer_id", "referred_id"),
+    on_conflict="update",
+    customer_columns=("referrer_id", "referred_id"),
+)
+
+COST_TO_SERVE = TableSpec(
+    name="cost_to_serve",
+    description="What serving a customer cost in a period (support, logistics, sales visits...).",
+    schema=ibis.schema(
+        {
+            "cost_id": "string",
+            "customer_id": "string",
+            "period_start": "date",
+            "period_end": "date",
+            "category": "string",
+            "cost": "float64",
+        }
+    ),
+    key="cost_id",
+    key_from=("customer_id", "period_start", "category"),
+    required=("customer_id", "period_start", "cost"),
+    on_conflict="update",
+    ranges={"cost": (0, None)},
+)
+
+THIRD_PARTY = TableSpec(
+    name="third_party",
+    description="Bought or appended attributes: source, as-of date, attribute, value.",
+    schema=ibis.schema(
+        {
+            "attribute_id": "string",
+            "customer_id": "string",
+            "source": "string",
+            "as_of": "date",
+            "attribute": "string",
+            "value": "string",
+        }
+    ),
+    key="attribute_id",
+    key_from=("customer_id", "source", "attribute", "as_of"),
+    required=("customer_id", "attribute"),
+    on_conflict="update",
+)
+
+EVENTS = TableSpec(
+    name="events",
+    description=(
+        "Behaviour: page views, e-mail opens and clicks, forms, app sessions, searches, carts.  "
+        "``object_id`` is the page, product or e-mail concerned; ``properties`` a JSON object."
+    ),
+    schema=ibis.schema(
+        {
+            "event_id": "string",
+            "customer_id": "string",
+            "anonymous_id": "string",
+            "occurred_at": "timestamp",
+            "event_type": "string",
+            "object_id": "string",
+            "channel": "string",
+            "properties": "string",
+        }
+    ),
+    key="event_id",
+    key_from=("customer_id", "anonymous_id", "occurred_at", "event_type", "object_id"),
+    required=("occurred_at", "event_type"),
+    customer_optional=True,
+)
+
+SOCIAL = TableSpec(
+    name="social",
+    description="Social signals: network, kind (like, share, comment, mention), sentiment.",
+    schema=ibis.schema(
+        {
+            "signal_id": "string",
+            "customer_id": "string",
+            "network": "string",
+            "kind": "string",
+            "sentiment": "float64",
+            "occurred_at": "timestamp",
+            "content": "string",
+        }
+    ),
+    key="signal_id",
+    key_from=("customer_id", "network", "kind", "occurred_at"),
+    required=("customer_id", "network", "kind", "occurred_at"),
+    allowed={"kind": SOCIAL_KINDS},
+    ranges={"sentiment": (-1, 1)},
+)
+
+INTERACTIONS = TableSpec(
+    name="interactions",
+    description=(
+        "Every contact with its outcome: contacts, offers, responses, calls, complaints, "
+        "incidents, returns.  Open complaints, incidents and returns are the customer's open "
+        "issues."
+    ),
+    schema=ibis.schema(
+        {
+            "interaction_id": "string",
+            "customer_id": "string",
+            "occurred_at": "timestamp",
+            "kind": "string",
+            "channel": "string",
+            "status": "string",
+            "outcome": "string",
+            "closed_at": "timestamp",
+            "campaign_id": "string",
+            "offer_id": "string",
+            "description": "string",
+        }
+    ),
+    key="interaction_id",
+    key_from=("customer_id", "occurred_at", "kind", "channel"),
+    required=("customer_id", "occurred_at", "kind"),
+    on_conflict="update",
+    allowed={"kind": INTERACTION_KINDS, "status": INTERACTION_STATUSES},
+)
+
+CONSENTS = TableSpec(
+    name="consents",
+    description="Consent records: channel, purpose, opt-in or opt-out; the newest one counts.",
+    schema=ibis.schema(
+        {
+            "consent_id": "string",
+            "customer_id": "string",
+            "channel": "string",
+            "purpose": "string",
+            "status": "string",
+            "source": "string",
+            "recorded_at": "timestamp",
+        }
+    ),
+    key="consent_id",
+    key_from=("customer_id", "channel", "purpose", "recorded_at"),
+    required=("customer_id", "channel", "status", "recorded_at"),
+    allowed={"channel": CONSENT_CHANNELS, "status": CONSENT_STATUSES},
+)
+
+DO_NOT_CONTACT = TableSpec(
+    name="do_not_contact",
+    description="Robinson-style lists: normalised e-mails and phones never to be contacted.",
+    schema=ibis.schema(
+        {
+            "entry_id": "string",
+            "kind": "string",
+            "value": "string",
+            "list_name": "string",
+            "added_at": "timestamp",
+        }
+    ),
+    key="entry_id",
+    key_from=("kind", "value", "list_name"),
+    required=("kind", "value"),
+    on_conflict="update",
+    customer_columns=(),
+    allowed={"kind": DNC_KINDS},
+)
+
+DATA_TABLES: dict[str, TableSpec] = {
+    t.name: t
+    for t in (
+        CUSTOMERS,
+        TRANSACTIONS,
+        REFERRALS,
+        COST_TO_SERVE,
+        THIRD_PARTY,
+        EVENTS,
+        SOCIAL,
+        INTERACTIONS,
+        CONSENTS,
+        DO_NOT_CONTACT,
+    )
+}
+
+# Tables the datamart keeps about itself.
+BOOKKEEPING: dict[str, sch.Schema] = {
+    "schema_migrations": ibis.schema(
+        {"version": "int64", "description": "string", "applied_at": "timestamp"}
+    ),
+    "loads": ibis.schema(
+        {
+            "load_id": "string",
+            "batch_id": "string",
+            "file": "string",
+            "sha256": "string",
+            "target": "string",
+            "started_at": "timestamp",
+            "finished_at": "timestamp",
+            "rows_read": "int64",
+            "rows_inserted": "int64",
+            "rows_updated": "int64",
+            "rows_unchanged": "int64",
+            "rows_rejected": "int64",
+        }
+    ),
+    "rejects": ibis.schema(
+        {
+            "load_id": "string",
+            "file": "string",
+            "line": "int64",
+            "target": "string",
+            "column_name": "string",
+            "value": "string",
+            "rule": "string",
+            "reason": "string",
+            "action": "string",
+            "raw": "string",
+        }
+    ),
+    "identity": ibis.schema(
+        {
+            "customer_id": "string",
+            "profile_id": "string",
+            "updated_at": "timestamp",
+        }
+    ),
+    "identity_merges": ibis.schema(
+        {
+            "merge_id": "string",
+            "profile_id": "string",
+            "customer_id": "string",
+            "matched_on": "string",
+            "key_value": "string",
+            "merged_at": "timestamp",
+            "undone_at": "timestamp",
+        }
+    ),
+    "identity_exclusions": ibis.schema(
+        {"customer_id": "string", "merge_id": "string", "excluded_at": "timestamp"}
+    ),
+}
+
+TABLES: dict[str, sch.Schema] = {
+    **{name: t.schema for name, t in DATA_TABLES.items()},
+    **BOOKKEEPING,
+}
+
+
+def spec(name: str) -> TableSpec:
+    """The spec of a data table, or NotFoundError naming the close match."""
+    try:
+        return DATA_TABLES[name]
+    except KeyError:
+        hint = suggest(name, DATA_TABLES)
+        known = ", ".join(DATA_TABLES)
+        raise NotFoundError(f"no datamart table '{name}'{hint}; the tables are: {known}") from None
