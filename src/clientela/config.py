@@ -11,8 +11,17 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from clientela.errors import ConfigError
 
 __all__ = ["DEFAULT_SERVICE_POLICIES", "IdentityRule", "ServicePolicy", "Settings"]
 
@@ -164,12 +173,21 @@ class Settings(BaseSettings):
     @classmethod
     def load(cls, config_file: str | Path | None = None, **overrides: Any) -> Settings:
         """Build settings from an optional YAML file, the environment and explicit overrides."""
-        from clientela.yamlfile import load_model_dict
+        from clientela.yamlfile import config_error, load_model_dict
 
         data: dict[str, Any] = {}
-        if config_file is not None:
-            data = load_model_dict(Path(config_file), cls)
+        path = Path(config_file) if config_file is not None else None
+        if path is not None:
+            data = load_model_dict(path, cls)
             # The environment outranks the file: drop what an environment variable sets.
-            data = {k: v for k, v in data.items() if f"CLIENTELA_{k.upper()}" not in os.environ}
+            for key in [k for k in data if f"CLIENTELA_{str(k).upper()}" in os.environ]:
+                del data[key]
         data.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**data)
+        try:
+            return cls(**data)
+        except ValidationError as exc:
+            error = config_error(exc, cls, data, path)
+            if path is None or not any(str(e["loc"][0]) in data for e in exc.errors()):
+                # The bad value came from the environment, not from the file.
+                error = ConfigError(f"setting {error.message}")
+            raise error from None

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from clientela.errors import ConfigError, suggest
 
-__all__ = ["load_model", "load_model_dict", "read_yaml"]
+__all__ = ["config_error", "load_model", "load_model_dict", "read_yaml", "validate"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -118,16 +118,23 @@ def _format_error(model: type[BaseModel], data: Any, error: Any) -> tuple[str, i
     return f"'{path}': {message}{shown}", _line_of(data, loc)
 
 
+def config_error(
+    exc: ValidationError, model: type[BaseModel], data: Any, path: Path | None
+) -> ConfigError:
+    """One-line ConfigError for the first problem of a validation error, with its line."""
+    message, line = _format_error(model, data, exc.errors()[0])
+    more = len(exc.errors()) - 1
+    if more:
+        message += f" (and {more} more problem{'s' if more > 1 else ''})"
+    return ConfigError(message, file=path, line=line if path is not None else None)
+
+
 def validate(model: type[M], data: Any, path: Path) -> M:
     """Validate parsed YAML against ``model``; the first error becomes a one-line ConfigError."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        message, line = _format_error(model, data, exc.errors()[0])
-        more = len(exc.errors()) - 1
-        if more:
-            message += f" (and {more} more problem{'s' if more > 1 else ''})"
-        raise ConfigError(message, file=path, line=line) from None
+        raise config_error(exc, model, data, path) from None
 
 
 def load_model(path: Path, model: type[M]) -> M:
@@ -150,4 +157,4 @@ def load_model_dict(path: Path, model: type[BaseModel]) -> dict[str, Any]:
             line = _line_of(data, (key,))
             hint = suggest(str(key), list(model.model_fields))
             raise ConfigError(f"unknown key '{key}'{hint}", file=path, line=line)
-    return dict(data)
+    return data  # keeps the line of every key for later validation errors

@@ -6,7 +6,8 @@ import typer
 
 from clientela.cli._output import console, print_json, rich_table
 from clientela.cli.app import app, state
-from clientela.datamart import DATA_TABLES, current_version, migrate
+from clientela.datamart import DATA_TABLES, current_version, migrate, spec
+from clientela.datamart.describe import column_rules, schema_markdown
 from clientela.datamart.migrations import LATEST
 
 
@@ -49,3 +50,19 @@ def status(
     console.print(f"datamart {document['datamart']} ({dm.kind}), schema version {LATEST}")
     rows = [*list(counts.items()), ("(loads)", loads), ("(rejects)", rejects)]
     console.print(rich_table("Rows per table", ["table", "rows"], rows, numeric=["rows"]))
+
+
+@app.command()
+def schema(
+    table: str | None = typer.Argument(None, help="One table; all tables when omitted."),
+    markdown: bool = typer.Option(False, "--markdown", help="Print Markdown (as in the docs)."),
+) -> None:
+    """The data model: each table's columns, types and the rules a load applies."""
+    if markdown:
+        print(schema_markdown(), end="")
+        return
+    names = [spec(table).name] if table else list(DATA_TABLES)
+    for name in names:
+        t = DATA_TABLES[name]
+        rows = [(col, str(dtype), column_rules(t, col)) for col, dtype in t.schema.items()]
+        console.print(rich_table(name, ["column", "type", "rules"], rows))
