@@ -92,8 +92,14 @@ def state(ctx: typer.Context) -> State:
 
 
 def _register() -> None:
-    # Each module adds its commands or sub-app to `app`; the order is the order in --help.
-    from clientela.cli import datamart_cmds  # noqa: F401
+    # Each module adds its commands or sub-app to `app` (help lists them alphabetically).
+    from clientela.cli import (  # noqa: F401
+        datamart_cmds,
+        demo_cmds,
+        identity_cmds,
+        ingest_cmds,
+        profile_cmds,
+    )
 
 
 _register()

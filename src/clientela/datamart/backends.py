@@ -82,6 +82,9 @@ class Datamart:
         self.kind: BackendKind = kind
         self.url = url
         self._in_transaction = False
+        # ibis tables by name: looking a table up costs a catalogue query, and a profile lookup
+        # asks for a dozen.  Anything that creates or drops a table forgets the cache.
+        self._tables: dict[str, ir.Table] = {}
 
     # -- opening and closing -------------------------------------------------------------
     @classmethod
@@ -110,6 +113,9 @@ class Datamart:
 
     def table(self, name: str) -> ir.Table:
         """An ibis table of the datamart; NotFoundError with the close match if absent."""
+        cached = self._tables.get(name)
+        if cached is not None:
+            return cached
         tables = self.list_tables()
         if name not in tables:
             hint = suggest(name, tables)
@@ -118,19 +124,27 @@ class Datamart:
                     f"the datamart {redact(self.url)} is not initialised: run 'clientela init'"
                 )
             raise NotFoundError(f"no table '{name}' in the datamart{hint}")
-        return self.backend.table(name)
+        table: ir.Table = self.backend.table(name)
+        self._tables[name] = table
+        return table
+
+    def temp_table(self, name: str) -> ir.Table:
+        """A temporary table this connection created (not listed among the datamart's tables)."""
+        table: ir.Table = self.backend.table(name)
+        return table
+
+    def forget_tables(self) -> None:
+        """Drop cached table handles (after DDL run outside this class)."""
+        self._tables.clear()
 
     def to_pyarrow(self, expr: ir.Expr) -> pa.Table:
         result: pa.Table = self.backend.to_pyarrow(expr)
         return result
 
-    def to_pandas(self, expr: ir.Expr) -> pd.DataFrame:
-        result = self.backend.execute(expr)
-        if isinstance(result, pd.Series):
-            return result.to_frame()
-        if not isinstance(result, pd.DataFrame):
-            raise TypeError("to_pandas expects a table expression")
-        return result
+    def to_pandas(self, expr: ir.Table) -> pd.DataFrame:
+        # Through Arrow: ibis' own pandas conversion trips pandas 3 deprecation warnings.
+        frame: pd.DataFrame = self.to_pyarrow(expr).to_pandas()
+        return frame
 
     def scalar(self, expr: ir.Scalar) -> Any:
         return self.backend.execute(expr)
@@ -144,6 +158,8 @@ class Datamart:
 
         Parameters use ``?`` placeholders on every backend.
         """
+        if statement.lstrip()[:6].upper() in ("CREATE", "DROP T", "ALTER "):
+            self._tables.clear()
         if self.kind == "duckdb":
             cursor = self.backend.con.execute(statement, list(params or []))
             try:

@@ -149,7 +149,9 @@ TRANSACTIONS = TableSpec(
         "customer_id",
         "occurred_at",
         "product_id",
+        "product_name",
         "quantity",
+        "unit_price",
         "amount",
     ),
     required=("order_id", "customer_id", "occurred_at", "amount"),
@@ -364,6 +366,7 @@ BOOKKEEPING: dict[str, sch.Schema] = {
             "rows_updated": "int64",
             "rows_unchanged": "int64",
             "rows_rejected": "int64",
+            "rows_skipped": "int64",
         }
     ),
     "rejects": ibis.schema(

@@ -1,0 +1,122 @@
+"""Run the performance targets and print a table of measured figures against their targets.
+
+    make bench                                  # every target at full scale
+    .venv/bin/python benchmarks/run.py --customers 100000   # a smaller synthetic run
+
+Each step runs in its own process; peak memory is that process's maximum resident set size.
+The figures of the last full run are recorded in benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks._measure import DATA, run_step
+from rich.console import Console
+from rich.table import Table
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--transactions-per-customer", type=float, default=20.0)
+    parser.add_argument("--events-per-customer", type=float, default=50.0)
+    parser.add_argument("--only", choices=["online_retail", "synthetic"], default=None)
+    args = parser.parse_args()
+    DATA.mkdir(parents=True, exist_ok=True)
+    console = Console()
+    rows: list[tuple[str, str, str, bool]] = []
+
+    if args.only in (None, "online_retail"):
+        console.print("Online Retail: ingest + build ...")
+        r = run_step("online_retail.py", "ingest_and_build")
+        rows.append(
+            (
+                "Online Retail ingest+profiles+RFM+tiers",
+                f"{r['seconds']:.1f} s "
+                f"(ingest {r['ingest_seconds']:.1f}, build {r['build_seconds']:.1f})",
+                "< 10 s",
+                r["seconds"] < 10,
+            )
+        )
+        rows.append(
+            (
+                "Online Retail peak memory",
+                f"{r['peak_rss_mb']:.0f} MB",
+                "< 2048 MB",
+                r["peak_rss_mb"] < 2048,
+            )
+        )
+
+    if args.only in (None, "synthetic"):
+        n = args.customers
+        t = int(n * args.transactions_per_customer)
+        e = int(n * args.events_per_customer)
+        console.print(
+            f"Synthetic: generating {n:,} customers, {t:,} transactions, {e:,} events ..."
+        )
+        g = run_step("synthetic.py", "generate", customers=n, transactions=t, events=e)
+        rows.append(
+            (
+                "Synthetic generation (not part of the build)",
+                "cached" if g.get("cached") else f"{g['seconds']:.1f} s",
+                "-",
+                True,
+            )
+        )
+        console.print("Synthetic: full build ...")
+        b = run_step("synthetic.py", "build", customers=n)
+        rows.append(
+            (
+                f"Synthetic full build ({n:,} customers)",
+                f"{b['seconds']:.1f} s "
+                f"(load {b['load_seconds']:.1f}, build {b['build_seconds']:.1f})",
+                "< 180 s",
+                b["seconds"] < 180,
+            )
+        )
+        rows.append(
+            (
+                "Synthetic build peak memory",
+                f"{b['peak_rss_mb']:.0f} MB",
+                "< 6144 MB",
+                b["peak_rss_mb"] < 6144,
+            )
+        )
+        console.print("Synthetic: profile lookups ...")
+        lk = run_step("synthetic.py", "lookups", customers=n)
+        rows.append(
+            (
+                "Profile lookup p95",
+                f"{lk['p95_ms']:.1f} ms (p50 {lk['p50_ms']:.1f})",
+                "< 50 ms",
+                lk["p95_ms"] < 50,
+            )
+        )
+        console.print("Synthetic: RFM against pandas ...")
+        rf = run_step("synthetic.py", "rfm", customers=n)
+        rows.append(
+            (
+                "RFM clientela vs pandas",
+                f"{rf['clientela_seconds']:.1f} s vs "
+                f"{rf['pandas_seconds']:.1f} s = {rf['speedup']:.1f}x",
+                ">= 5x",
+                rf["speedup"] >= 5,
+            )
+        )
+
+    table = Table(title="clientela benchmarks", title_justify="left")
+    for column in ("benchmark", "measured", "target", "met"):
+        table.add_column(column)
+    for name, measured, target, met in rows:
+        table.add_row(name, measured, target, "yes" if met else "NO")
+    console.print(table)
+    return 0 if all(met for *_, met in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,374 @@
+"""Loads: a file (or a folder of files) into the datamart, atomically and idempotently."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from clientela.config import Settings
+from clientela.datamart.backends import Datamart
+from clientela.datamart.ingest._columns import resolve_origins
+from clientela.datamart.ingest._mapping import Located, Mapping, load_mapping, load_sources
+from clientela.datamart.ingest._merge import (
+    StageContext,
+    merge,
+    reject_duplicates,
+    reject_unknown_customers,
+)
+from clientela.datamart.ingest._readers import RawSource, open_source
+from clientela.datamart.ingest._transform import Plan, build_plan, transform_connection
+from clientela.datamart.ingest.identity import unify
+from clientela.datamart.schema import BOOKKEEPING, TableSpec, spec
+from clientela.errors import ConfigError, DataError
+from clientela.progress import NO_PROGRESS, Progress, ProgressTask
+
+__all__ = ["LoadReport", "ingest_file", "load_folder"]
+
+log = logging.getLogger(__name__)
+
+MappingArg = Path | str | Mapping | None
+_STAGE_EXTRA = {"__line": "int64", "__row": "int64", "__raw": "string"}
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What one load did.
+
+    ``rows_read`` = inserted + updated + unchanged + rejected + skipped.  Skipped rows are left
+    out on purpose, by the mapping's ``where`` or its ``duplicates: first|last``, and counted by
+    reason in ``skipped_by_reason``.
+    """
+
+    load_id: str
+    file: str
+    target: str
+    rows_read: int
+    rows_inserted: int
+    rows_updated: int
+    rows_unchanged: int
+    rows_rejected: int
+    rejects_by_rule: dict[str, int] = field(default_factory=dict)
+    ignored_columns: tuple[str, ...] = ()
+    values_cleared: int = 0
+    placeholders_created: int = 0
+    rows_skipped: int = 0
+    skipped_by_reason: dict[str, int] = field(default_factory=dict)
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _located(mapping: MappingArg, base: Path | None = None) -> Located | None:
+    if mapping is None:
+        return None
+    if isinstance(mapping, Mapping):
+        return Located(mapping, None, {})
+    path = Path(mapping)
+    if base is not None and not path.is_absolute():
+        path = base / path
+    return load_mapping(path)
+
+
+def ingest_file(
+    dm: Datamart,
+    settings: Settings,
+    path: Path | str | pa.Table,
+    table: str,
+    mapping: MappingArg = None,
+    *,
+    progress: Progress = NO_PROGRESS,
+    as_of: dt.datetime | None = None,
+) -> LoadReport:
+    """Load one file (CSV/TXT, gzip or not, XLSX, Parquet) or Arrow table into ``table``.
+
+    Everything commits together or nothing does.  ``as_of`` (naive UTC, default now) stamps the
+    load and bounds plausible birth dates.
+    """
+    target = spec(table)
+    located = _located(mapping)
+    load_id = uuid.uuid4().hex
+    with dm.transaction():
+        return _load_one(dm, settings, path, target, located, load_id, load_id, progress, as_of)
+
+
+def load_folder(
+    dm: Datamart,
+    settings: Settings,
+    folder: Path | str,
+    *,
+    progress: Progress = NO_PROGRESS,
+    as_of: dt.datetime | None = None,
+) -> list[LoadReport]:
+    """Load the files ``folder/sources.yaml`` lists, in order, in one transaction."""
+    folder = Path(folder)
+    sources = load_sources(folder)
+    planned = []
+    for index, source in enumerate(sources.sources, start=1):
+        where = folder / "sources.yaml"
+        try:
+            target = spec(source.table)
+        except Exception as exc:
+            raise ConfigError(f"source {index}: {exc}", file=where) from None
+        planned.append((folder / source.file, target, _located(source.mapping, folder)))
+    batch_id = uuid.uuid4().hex
+    reports = []
+    with dm.transaction():
+        for path, target, located in planned:
+            load_id = uuid.uuid4().hex
+            reports.append(
+                _load_one(dm, settings, path, target, located, load_id, batch_id, progress, as_of)
+            )
+    return reports
+
+
+def _display(path: Path | str | pa.Table) -> str:
+    return "(arrow table)" if isinstance(path, pa.Table) else str(path)
+
+
+def _sha256(path: Path | str | pa.Table) -> str | None:
+    if isinstance(path, pa.Table):
+        return None
+    with Path(path).open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _load_one(
+    dm: Datamart,
+    settings: Settings,
+    path: Path | str | pa.Table,
+    target: TableSpec,
+    located: Located | None,
+    load_id: str,
+    batch_id: str,
+    progress: Progress,
+    as_of: dt.datetime | None,
+) -> LoadReport:
+    started = as_of or _utcnow()
+    name = _display(path)
+    mapping = located.mapping if located is not None else Mapping()
+    raw = open_source(
+        path if isinstance(path, pa.Table) else Path(path),
+        name=name,
+        delimiter=mapping.delimiter,
+        encoding=mapping.encoding,
+        header=mapping.header,
+        names=mapping.names,
+        sheet=mapping.sheet,
+        batch_rows=settings.batch_rows,
+    )
+    origins = resolve_origins(target, located, raw)
+    with progress.task(f"loading {Path(name).name} into {target.name}", raw.total) as task:
+        first = next(raw.batches, None)
+        if first is None and not raw.invalid_rows:
+            raise DataError("the file has no data rows; nothing was loaded", file=name)
+        stage = f"_stage_{load_id}"
+        stage_schema = {**dict(target.schema.items()), **_STAGE_EXTRA}
+        dm.create_table(stage, stage_schema, temp=True)
+        read = cleared = filtered = 0
+        if first is not None:
+            plan = build_plan(
+                target, located, origins, raw.columns, first, settings, started.date(), name
+            )
+            read, cleared, filtered = _transform_all(
+                dm, settings, plan, raw, first, load_id, name, task
+            )
+        read += _reject_invalid_rows(dm, raw, load_id, target.name)
+        ctx = StageContext(dm, target, stage, load_id, name)
+        collapsed = reject_duplicates(ctx, mapping.duplicates)
+        policy = (mapping.unknown_customers if located else None) or settings.unknown_customers
+        _unknown, placeholders = reject_unknown_customers(ctx, policy)
+        counts = merge(ctx)
+        dm.drop_table(stage)
+    by_rule = {
+        str(rule): int(n)
+        for rule, n in dm.sql(
+            "SELECT rule, count(*) FROM rejects WHERE load_id = ? AND action = 'rejected' "
+            "GROUP BY rule ORDER BY count(*) DESC, rule",
+            [load_id],
+        )
+    }
+    rejected = sum(by_rule.values())
+    skipped = {
+        "where" if mapping.unpivot is None else "where or empty value": filtered,
+        f"duplicates: {mapping.duplicates}": collapsed,
+    }
+    skipped = {reason: n for reason, n in skipped.items() if n and reason != "duplicates: reject"}
+    report = LoadReport(
+        load_id=load_id,
+        file=name,
+        target=target.name,
+        rows_read=read,
+        rows_inserted=counts.inserted,
+        rows_updated=counts.updated,
+        rows_unchanged=counts.unchanged,
+        rows_rejected=rejected,
+        rejects_by_rule=by_rule,
+        ignored_columns=origins.ignored,
+        values_cleared=cleared,
+        placeholders_created=placeholders,
+        rows_skipped=sum(skipped.values()),
+        skipped_by_reason=skipped,
+    )
+    dm.sql(
+        "INSERT INTO loads (load_id, batch_id, file, sha256, target, started_at, finished_at, "
+        "rows_read, rows_inserted, rows_updated, rows_unchanged, rows_rejected, rows_skipped) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            load_id,
+            batch_id,
+            name,
+            _sha256(path),
+            target.name,
+            started,
+            as_of or _utcnow(),
+            report.rows_read,
+            report.rows_inserted,
+            report.rows_updated,
+            report.rows_unchanged,
+            report.rows_rejected,
+            report.rows_skipped,
+        ],
+    )
+    if target.name == "customers":
+        unify(dm, settings, at=as_of, progress=progress)
+    log.info(
+        "loaded %s into %s: %d read, %d inserted, %d updated, %d unchanged, %d rejected",
+        name,
+        target.name,
+        report.rows_read,
+        report.rows_inserted,
+        report.rows_updated,
+        report.rows_unchanged,
+        report.rows_rejected,
+    )
+    return report
+
+
+def _transform_all(
+    dm: Datamart,
+    settings: Settings,
+    plan: Plan,
+    raw: RawSource,
+    first: pa.RecordBatch,
+    load_id: str,
+    name: str,
+    task: ProgressTask,
+) -> tuple[int, int, int]:
+    """Type and check every batch; valid rows to the stage, failures to rejects.
+
+    Returns (rows read, values cleared, rows left out by the mapping's ``where``).
+    """
+    con = transform_connection(settings)
+    stage = f"_stage_{load_id}"
+    targets = ", ".join('"' + c + '"' for c in plan.spec.columns)
+    read = cleared = filtered = 0
+    offset = 0
+    done = 0.0
+    reject_select = (
+        "SELECT __line AS line, f.column_name, f.value, f.rule, f.reason, __raw AS raw FROM "
+    )
+    try:
+        for batch in _coalesced(first, raw.batches, settings.batch_rows):
+            rows = pa.array(range(offset, offset + batch.num_rows), pa.int64())
+            offset += batch.num_rows
+            con.register("src", batch.append_column("__row", rows))
+            con.execute(f"CREATE OR REPLACE TEMP TABLE result AS {plan.sql}")
+            con.unregister("src")
+            counted = con.execute(
+                "SELECT count(*), count(*) FILTER (WHERE NOT __keep) FROM result"
+            ).fetchone()
+            read += int(counted[0]) if counted else 0
+            filtered += int(counted[1]) if counted else 0
+            valid = con.execute(
+                f"SELECT {targets}, __line, __row, __raw FROM result "
+                "WHERE __keep AND __fail IS NULL"
+            ).to_arrow_table()
+            dm.bulk_insert(stage, valid)
+            failed = con.execute(
+                f"{reject_select}(SELECT *, __fail AS f FROM result "
+                "WHERE __keep AND __fail IS NOT NULL)"
+            ).to_arrow_table()
+            dm.bulk_insert(
+                "rejects", _as_rejects(failed, load_id, name, plan.spec.name, "rejected")
+            )
+            values = con.execute(
+                f"{reject_select}(SELECT __line, __raw, unnest(__cleared) AS f FROM result "
+                "WHERE __keep AND __fail IS NULL)"
+            ).to_arrow_table()
+            cleared += values.num_rows
+            dm.bulk_insert(
+                "rejects", _as_rejects(values, load_id, name, plan.spec.name, "value_cleared")
+            )
+            position = raw.position(read)
+            task.advance(position - done)
+            done = position
+    finally:
+        con.close()
+    return read, cleared, filtered
+
+
+def _coalesced(
+    first: pa.RecordBatch, rest: Iterator[pa.RecordBatch], rows: int
+) -> Iterator[pa.Table]:
+    """Readers' small batches gathered into tables of about ``rows`` rows.
+
+    Each table costs one planning of the transform query, so few large ones beat many small
+    ones; ``rows`` bounds the memory a batch takes.
+    """
+    pending = [first]
+    size = first.num_rows
+    for batch in rest:
+        if size and size + batch.num_rows > rows:
+            yield pa.Table.from_batches(pending)
+            pending, size = [], 0
+        pending.append(batch)
+        size += batch.num_rows
+    if pending:
+        yield pa.Table.from_batches(pending)
+
+
+def _as_rejects(table: pa.Table, load_id: str, file: str, target: str, action: str) -> pa.Table:
+    n = table.num_rows
+    columns = {
+        "load_id": pa.array([load_id] * n, pa.string()),
+        "file": pa.array([file] * n, pa.string()),
+        "line": table.column("line").cast(pa.int64()),
+        "target": pa.array([target] * n, pa.string()),
+        "column_name": table.column("column_name").cast(pa.string()),
+        "value": table.column("value").cast(pa.string()),
+        "rule": table.column("rule").cast(pa.string()),
+        "reason": table.column("reason").cast(pa.string()),
+        "action": pa.array([action] * n, pa.string()),
+        "raw": table.column("raw").cast(pa.string()),
+    }
+    return pa.table(columns, schema=BOOKKEEPING["rejects"].to_pyarrow())
+
+
+def _reject_invalid_rows(dm: Datamart, raw: RawSource, load_id: str, target: str) -> int:
+    """Lines that did not split into the header's columns are rejected (rule 'columns')."""
+    if not raw.invalid_rows:
+        return 0
+    rows = raw.invalid_rows
+    table = pa.table(
+        {
+            "line": pa.array([r.line for r in rows], pa.int64()),
+            "column_name": pa.array([None] * len(rows), pa.string()),
+            "value": pa.array([r.text[:200] for r in rows], pa.string()),
+            "rule": pa.array(["columns"] * len(rows), pa.string()),
+            "reason": pa.array(
+                [f"expected {r.expected} fields, found {r.actual}" for r in rows], pa.string()
+            ),
+            "raw": pa.array([json.dumps({"line": r.text}) for r in rows], pa.string()),
+        }
+    )
+    dm.bulk_insert("rejects", _as_rejects(table, load_id, raw.name, target, "rejected"))
+    return len(rows)

@@ -1,0 +1,163 @@
+"""Set-based steps of a load inside the datamart: duplicates, unknown customers, the merge.
+
+The rows of a file that passed the row rules wait in a staging table; these statements run in the
+load's transaction, in SQL that DuckDB and PostgreSQL both accept.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from clientela.datamart.backends import Datamart, quote
+from clientela.datamart.schema import TableSpec
+
+__all__ = ["MergeCounts", "StageContext", "merge", "reject_duplicates", "reject_unknown_customers"]
+
+log = logging.getLogger(__name__)
+
+_REJECT_COLUMNS = "load_id, file, line, target, column_name, value, rule, reason, action, raw"
+
+
+@dataclass(frozen=True)
+class StageContext:
+    dm: Datamart
+    spec: TableSpec
+    stage: str
+    load_id: str
+    file: str
+
+
+@dataclass(frozen=True)
+class MergeCounts:
+    inserted: int
+    updated: int
+    unchanged: int
+    rejected: int
+    placeholders: int = 0
+
+
+def _count(ctx: StageContext, sql: str, params: list[object] | None = None) -> int:
+    rows = ctx.dm.sql(sql, params)
+    return int(rows[0][0]) if rows and rows[0][0] is not None else 0
+
+
+def _reject_from(
+    ctx: StageContext, source: str, column: str, value_sql: str, rule: str, reason_sql: str
+) -> None:
+    """Record the rows of ``source`` (an aliased query over the stage, alias s) as rejects."""
+    ctx.dm.sql(
+        f"INSERT INTO rejects ({_REJECT_COLUMNS}) "
+        f"SELECT ?, ?, s.{quote('__line')}, ?, ?, CAST({value_sql} AS VARCHAR), ?, {reason_sql}, "
+        f"'rejected', s.{quote('__raw')} FROM {source}",
+        [ctx.load_id, ctx.file, ctx.spec.name, column, rule],
+    )
+
+
+def reject_duplicates(ctx: StageContext, policy: str = "reject") -> int:
+    """Rows whose key another row of the same file has.
+
+    ``reject`` (the default): later rows are rejected (rule duplicate_key).  ``first`` / ``last``:
+    the file lists the same entity several times (customers taken from invoice lines) and the
+    first / last row of each key is kept; the others are skipped, and counted.
+    """
+    key, stage = quote(ctx.spec.key), quote(ctx.stage)
+    direction = "DESC" if policy == "last" else "ASC"
+    ranked = (
+        f"(SELECT *, row_number() OVER (PARTITION BY {key} ORDER BY {quote('__line')} "
+        f"{direction}, {quote('__row')} {direction}) AS rn, min({quote('__line')}) "
+        f"OVER (PARTITION BY {key}) AS first_line FROM {stage}) s WHERE s.rn > 1"
+    )
+    count = _count(ctx, f"SELECT count(*) FROM {ranked}")
+    if not count:
+        return 0
+    if policy != "reject":
+        ctx.dm.sql(
+            f"DELETE FROM {stage} WHERE {quote('__row')} IN "
+            f"(SELECT s.{quote('__row')} FROM {ranked})"
+        )
+        return count
+    reason = (
+        f"'duplicate key ''' || CAST(s.{key} AS VARCHAR) || ''': first seen on line ' || "
+        "CAST(s.first_line AS VARCHAR)"
+    )
+    _reject_from(ctx, ranked, ctx.spec.key, f"s.{key}", "duplicate_key", reason)
+    ctx.dm.sql(
+        f"DELETE FROM {stage} WHERE {quote('__row')} IN (SELECT s.{quote('__row')} FROM {ranked})"
+    )
+    return count
+
+
+def reject_unknown_customers(ctx: StageContext, policy: str) -> tuple[int, int]:
+    """Rows naming a customer the datamart lacks: rejected, or placeholders created.
+
+    Returns (rows rejected, placeholders created).
+    """
+    rejected = placeholders = 0
+    stage = quote(ctx.stage)
+    for column in ctx.spec.customer_columns:
+        col = quote(column)
+        unknown = (
+            f"{stage} s WHERE s.{col} IS NOT NULL AND NOT EXISTS "
+            f"(SELECT 1 FROM customers k WHERE k.customer_id = s.{col})"
+        )
+        if policy == "placeholder":
+            created = _count(ctx, f"SELECT count(DISTINCT s.{col}) FROM {unknown}")
+            if created:
+                ctx.dm.sql(
+                    "INSERT INTO customers (customer_id, is_placeholder) "
+                    f"SELECT DISTINCT s.{col}, TRUE FROM {unknown}"
+                )
+                placeholders += created
+            continue
+        count = _count(ctx, f"SELECT count(*) FROM {unknown}")
+        if not count:
+            continue
+        reason = (
+            f"'no customer ''' || s.{col} || ''' in the datamart: load customers first, or set "
+            "unknown_customers: placeholder'"
+        )
+        _reject_from(ctx, unknown, column, f"s.{col}", "unknown_customer", reason)
+        row = quote("__row")
+        ctx.dm.sql(f"DELETE FROM {stage} WHERE {row} IN (SELECT s.{row} FROM {unknown})")
+        rejected += count
+    if placeholders:
+        log.info("created %d placeholder customers for %s", placeholders, ctx.file)
+    return rejected, placeholders
+
+
+def merge(ctx: StageContext) -> MergeCounts:
+    """Insert new keys; update or reject (per ``on_conflict``) changed ones; count the rest."""
+    spec, stage, target = ctx.spec, quote(ctx.stage), quote(ctx.spec.name)
+    key = quote(spec.key)
+    columns = [quote(c) for c in spec.columns]
+    same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM s.{c}" for c in columns)
+    joined = f"{stage} s JOIN {target} t ON t.{key} = s.{key}"
+    unchanged = _count(ctx, f"SELECT count(*) FROM {joined} WHERE {same}")
+    changed = _count(ctx, f"SELECT count(*) FROM {joined} WHERE NOT ({same})")
+    updated = rejected = 0
+    if changed and spec.on_conflict == "update":
+        assignments = ", ".join(f"{c} = s.{c}" for c in columns if c != key)
+        ctx.dm.sql(
+            f"UPDATE {target} AS t SET {assignments} FROM {stage} s "
+            f"WHERE t.{key} = s.{key} AND NOT ({same})"
+        )
+        updated = changed
+    elif changed:
+        differ = ", ".join(
+            f"CASE WHEN NOT (t.{c} IS NOT DISTINCT FROM s.{c}) THEN '{name}' END"
+            for c, name in zip(columns, spec.columns, strict=True)
+        )
+        reason = (
+            f"'key ''' || CAST(s.{key} AS VARCHAR) || ''' is already loaded with other values "
+            f"(' || concat_ws(', ', {differ}) || ' differ)'"
+        )
+        _reject_from(ctx, f"{joined} WHERE NOT ({same})", spec.key, f"s.{key}", "conflict", reason)
+        rejected = changed
+    new = f"{stage} s WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE t.{key} = s.{key})"
+    inserted = _count(ctx, f"SELECT count(*) FROM {new}")
+    if inserted:
+        names = ", ".join(columns)
+        values = ", ".join(f"s.{c}" for c in columns)
+        ctx.dm.sql(f"INSERT INTO {target} ({names}) SELECT {values} FROM {new}")
+    return MergeCounts(inserted=inserted, updated=updated, unchanged=unchanged, rejected=rejected)

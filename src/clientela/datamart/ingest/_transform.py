@@ -1,0 +1,386 @@
+"""Typing and row validation: one generated DuckDB query per batch.
+
+The batch is registered in a private in-memory DuckDB connection (never the datamart) as ``src``
+and one SELECT, built once per file, types every column (TRY_CAST, try_strptime, value maps),
+computes the expressions and table rules, and returns, per row, the typed table columns plus
+``__fail`` (the first rule broken, or NULL) and ``__cleared`` (values set to NULL because the
+mapping says ``on_invalid: null``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from clientela.config import Settings
+from clientela.datamart.ingest._columns import Origins
+from clientela.datamart.ingest._dates import detect_format
+from clientela.datamart.ingest._expr import ExprError, compile_expr, one_of, sql_literal
+from clientela.datamart.ingest._mapping import DEFAULT_NULL_VALUES, Located, Mapping
+from clientela.datamart.ingest.normalize import normalise_emails, normalise_phones
+from clientela.datamart.schema import TableSpec
+from clientela.errors import ConfigError
+
+__all__ = ["Plan", "build_plan", "transform_connection"]
+
+_SQL_TYPE = {
+    "string": "VARCHAR",
+    "int64": "BIGINT",
+    "float64": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+}
+_TRUE = ("true", "t", "yes", "y", "1")
+_FALSE = ("false", "f", "no", "n", "0")
+
+
+def transform_connection(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """The private DuckDB connection that types and checks batches."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
+    # Its working set is one batch; the datamart's memory_limit is for the datamart.
+    region = settings.default_region
+
+    def emails(values: pa.Array) -> pa.Array:
+        return pa.array(normalise_emails(values.to_pylist())[0], pa.string())
+
+    def phones(values: pa.Array) -> pa.Array:
+        return pa.array(normalise_phones(values.to_pylist(), region)[0], pa.string())
+
+    # Arrow UDFs get whole vectors: the normalisers cache repeated values.
+    udf: Any = con.create_function
+    udf("clientela_email", emails, ["VARCHAR"], "VARCHAR", type="arrow", null_handling="special")
+    udf("clientela_phone", phones, ["VARCHAR"], "VARCHAR", type="arrow", null_handling="special")
+    return con
+
+
+def _kind(dtype: Any) -> str:
+    for name in _SQL_TYPE:
+        if str(dtype) == name:
+            return name
+    raise TypeError(f"unsupported column type {dtype}")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The query that types and checks the batches of one file."""
+
+    spec: TableSpec
+    sql: str
+    ignored_columns: tuple[str, ...]
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _text(sql: str) -> str:
+    return f"CAST({sql} AS VARCHAR)"
+
+
+def _fail(column: str, value_sql: str, rule: str, reason_sql: str) -> str:
+    return (
+        "{'column_name': " + sql_literal(column) + ", 'value': " + _text(value_sql) + ", 'rule': "
+        f"{sql_literal(rule)}, 'reason': coalesce({reason_sql}, {sql_literal(rule)})" + "}"
+    )
+
+
+def _quoted_value(value_sql: str) -> str:
+    return f"('''' || {_text(value_sql)} || '''')"
+
+
+class _Builder:
+    def __init__(
+        self,
+        spec: TableSpec,
+        located: Located | None,
+        origins: Origins,
+        raw_types: dict[str, pa.DataType],
+        first_batch: pa.RecordBatch,
+        settings: Settings,
+        as_of: dt.date,
+        file: str,
+        header: list[str],
+    ):
+        self.header = header
+        self.spec = spec
+        self.located = located
+        self.mapping = located.mapping if located is not None else Mapping()
+        self.origins = origins
+        self.raw_types = raw_types
+        self.first_batch = first_batch
+        self.settings = settings
+        self.as_of = as_of
+        self.file = file
+        self.types = {c: _kind(t) for c, t in spec.schema.items()}
+        self.formats: dict[str, str] = {}
+
+    # -- values ---------------------------------------------------------------------------
+    def _is_text(self, column_sql: str) -> bool:
+        dtype = self.raw_types.get(column_sql, pa.string())
+        return bool(pa.types.is_string(dtype) or pa.types.is_large_string(dtype))
+
+    def _nulled(self, column_sql: str) -> str:
+        if not self._is_text(column_sql):
+            return column_sql
+        nulls = self.mapping.null_values if self.located is not None else DEFAULT_NULL_VALUES
+        if not nulls:
+            return column_sql
+        return f"(CASE WHEN {one_of(f'trim({column_sql})', nulls)} THEN NULL ELSE {column_sql} END)"
+
+    def _parse(self, target: str, value: str, text: bool) -> tuple[str, str]:
+        """(typed SQL, reason SQL when the value does not parse)."""
+        kind = self.types[target]
+        shown = _quoted_value(value)
+        if kind == "string":
+            return (value if text else _text(value)), "NULL"
+        if not text:
+            typed = f"TRY_CAST({value} AS {_SQL_TYPE[kind]})"
+            return typed, f"{shown} || ' is not a {kind}'"
+        if kind in ("float64", "int64"):
+            number = f"trim({value})"
+            if self.mapping.thousands:
+                number = f"replace({number}, {sql_literal(self.mapping.thousands)}, '')"
+            if self.mapping.decimal == ",":
+                number = f"replace({number}, ',', '.')"
+            double = f"TRY_CAST({number} AS DOUBLE)"
+            if kind == "float64":
+                return double, f"{shown} || ' is not a number'"
+            typed = f"(CASE WHEN {double} = floor({double}) THEN CAST({double} AS BIGINT) END)"
+            return typed, f"{shown} || ' is not a whole number'"
+        if kind == "boolean":
+            low = f"lower(trim({value}))"
+            typed = (
+                f"(CASE WHEN {one_of(low, _TRUE)} THEN TRUE "
+                f"WHEN {one_of(low, _FALSE)} THEN FALSE END)"
+            )
+            return typed, f"{shown} || ' is not true or false'"
+        fmt = self.formats[target]
+        parsed = f"coalesce(try_strptime(trim({value}), {sql_literal(fmt)}), "
+        parsed += f"TRY_CAST(trim({value}) AS TIMESTAMP))"
+        typed = f"CAST({parsed} AS DATE)" if kind == "date" else parsed
+        return typed, f"{shown} || ' is not a {kind} in the format {fmt}'"
+
+    def _format_for(self, target: str, source_sql: str | None, given: str | None) -> None:
+        kind = self.types[target]
+        if kind not in ("date", "timestamp"):
+            return
+        default = self.mapping.date_format if kind == "date" else self.mapping.timestamp_format
+        fmt = given or default or (self.mapping.date_format if kind == "timestamp" else None)
+        if fmt is None and source_sql is not None and self._is_text(source_sql):
+            fmt = detect_format(
+                self.first_batch, source_sql, self._nulled(source_sql), target, self.file
+            )
+        self.formats[target] = fmt or "%Y-%m-%d %H:%M:%S"
+
+    # -- the query ------------------------------------------------------------------------
+    def build(self) -> Plan:
+        spec, origins = self.spec, self.origins
+        layers: list[str] = []
+        pairs = ", ".join(f"{sql_literal(n)}: {s}" for n, s in self._header_names())
+        layers.append(f"base AS (SELECT *, to_json({{{pairs}}}) AS __raw FROM src)")
+        current = "base"
+        if origins.unpivoted:
+            attributes = [self._header_name(s) for s in origins.unpivoted]
+            values = ", ".join(_text(s) for s in origins.unpivoted)
+            names = ", ".join(sql_literal(a) for a in attributes)
+            excluded = ", ".join(origins.unpivoted)
+            layers.append(
+                f"unpivoted AS (SELECT * EXCLUDE ({excluded}), unnest([{names}]) AS u_attribute, "
+                f"unnest([{values}]) AS u_value, unnest(range({len(attributes)})) AS u_index "
+                "FROM base)"
+            )
+            current = "unpivoted"
+
+        row = f"(__row * {len(origins.unpivoted)} + u_index)" if origins.unpivoted else "__row"
+        selects = ["__line", f"{row} AS __row", "__raw"]
+        selects += self._working_columns()
+        expr_columns: list[str] = []
+        for target in spec.columns:
+            column = origins.columns.get(target)
+            typed, raw, reason = f"CAST(NULL AS {_SQL_TYPE[self.types[target]]})", "NULL", "NULL"
+            if column is not None and column.expr is not None:
+                expr_columns.append(target)
+                self._format_for(target, None, column.format)
+            elif column is not None:
+                if column.source is not None:
+                    source_sql = origins.sources[column.source]
+                    value, text = self._nulled(source_sql), self._is_text(source_sql)
+                    raw = _text(source_sql)
+                else:
+                    constant = column.value if column.is_constant else column.default
+                    source_sql, value, text = None, _as_sql_text(constant), True
+                    raw = value
+                if column.map is not None:
+                    cases = " ".join(
+                        f"WHEN {sql_literal(k)} THEN {_as_sql_text(v)}"
+                        for k, v in column.map.items()
+                    )
+                    other = _as_sql_text(column.default) if column.default is not None else value
+                    value, text = f"(CASE {_text(value)} {cases} ELSE {other} END)", True
+                elif column.default is not None and column.source is not None:
+                    value = f"coalesce({_text(value)}, {_as_sql_text(column.default)})"
+                    text = True
+                self._format_for(target, source_sql, column.format)
+                typed, reason = self._parse(target, value, text)
+                reason = f"CASE WHEN {value} IS NOT NULL AND {typed} IS NULL THEN {reason} END"
+            selects.append(f"{typed} AS {_q(target)}")
+            selects.append(f"{raw} AS {_q(target + '__raw')}")
+            selects.append(f"{reason} AS {_q(target + '__bad')}")
+        layers.append(f"typed AS (SELECT {', '.join(selects)} FROM {current})")
+        current = "typed"
+        for index, target in enumerate(self._expr_order(expr_columns)):
+            compiled = self._compile(target)
+            kind = _SQL_TYPE[self.types[target]]
+            name = f"expr_{index}"
+            reason = f"{_quoted_value(compiled)} || ' is not a {self.types[target]}'"
+            layers.append(
+                f"{name} AS (SELECT * REPLACE (TRY_CAST({compiled} AS {kind}) AS {_q(target)}, "
+                f"{_text(compiled)} AS {_q(target + '__raw')}, CASE WHEN ({compiled}) IS NOT "
+                f"NULL AND TRY_CAST({compiled} AS {kind}) IS NULL THEN {reason} END AS "
+                f"{_q(target + '__bad')}) FROM {current})"
+            )
+            current = name
+        from clientela.datamart.ingest._rules import derived_layer, rule_layers
+
+        derived = derived_layer(spec, origins, current)
+        if derived:
+            layers.append(derived)
+            current = "derived"
+        key_hash = self._key_sql()
+        if key_hash:
+            layers.append(
+                f"keyed AS (SELECT * REPLACE ({key_hash} AS {_q(spec.key)}) FROM {current})"
+            )
+            current = "keyed"
+        on_invalid: dict[str, str] = {t: c.on_invalid for t, c in origins.columns.items()}
+        layers += rule_layers(spec, current, on_invalid, self.settings, self.as_of)
+        targets = ", ".join(_q(c) for c in spec.columns)
+        keeps = []
+        if self.mapping.where is not None:
+            keeps.append(f"coalesce(CAST(({self._compile_where()}) AS BOOLEAN), FALSE)")
+        if self.mapping.unpivot is not None:
+            # A wide file's empty cell is no attribute: the unpivoted row is skipped (counted).
+            keeps.append(f"{_q(self.mapping.unpivot.value)} IS NOT NULL")
+        keep = " AND ".join(keeps) or "TRUE"
+        sql = (
+            "WITH "
+            + ",\n".join(layers)
+            + f"\nSELECT {targets}, __line, __row, __raw, __fail, __cleared, {keep} AS __keep "
+            "FROM checked"
+        )
+        return Plan(spec, sql, origins.ignored)
+
+    def _header_names(self) -> list[tuple[str, str]]:
+        return [(name, f"s{i}") for i, name in enumerate(self.header)]
+
+    def _header_name(self, positional: str) -> str:
+        return self.header[int(positional[1:])]
+
+    def _working_columns(self) -> list[str]:
+        return list(dict.fromkeys(self.origins.sources.values()))
+
+    def _compile(self, target: str) -> str:
+        column = self.origins.columns[target]
+        assert column.expr is not None
+        sources = self.origins.sources
+        try:
+            compiled = compile_expr(
+                column.expr,
+                target=lambda n: _q(n) if n in self.spec.columns and n != target else None,
+                source=lambda n: self._nulled(sources[n]) if n in sources else None,
+                target_names=[c for c in self.spec.columns if c != target],
+                source_names=list(sources),
+                line_sql="__line",
+            )
+        except ExprError as exc:
+            if self.located is not None:
+                raise self.located.error(f"column '{target}': {exc}", target) from None
+            raise ConfigError(f"column '{target}': {exc}") from None
+        return compiled.sql
+
+    def _compile_where(self) -> str:
+        """The mapping's ``where`` condition over the typed columns (and source columns)."""
+        assert self.mapping.where is not None
+        sources = self.origins.sources
+        try:
+            compiled = compile_expr(
+                self.mapping.where,
+                target=lambda n: _q(n) if n in self.spec.columns else None,
+                source=lambda n: self._nulled(sources[n]) if n in sources else None,
+                target_names=list(self.spec.columns),
+                source_names=list(sources),
+                line_sql="__line",
+            )
+        except ExprError as exc:
+            message = f"where: {exc}"
+            raise (self.located.error(message) if self.located else ConfigError(message)) from None
+        return compiled.sql
+
+    def _expr_order(self, expr_columns: list[str]) -> list[str]:
+        """Expressions that read other expressions come after them."""
+        import re
+
+        reads = {
+            t: {
+                o
+                for o in expr_columns
+                if o != t and re.search(rf"\b{re.escape(o)}\b", self.origins.columns[t].expr or "")
+            }
+            for t in expr_columns
+        }
+        ordered: list[str] = []
+        pending = list(expr_columns)
+        while pending:
+            ready = [t for t in pending if reads[t] <= set(ordered)]
+            if not ready:
+                cycle = ", ".join(pending)
+                message = f"the expressions of {cycle} read each other in a cycle"
+                raise (self.located.error(message) if self.located else ConfigError(message))
+            ordered += ready
+            pending = [t for t in pending if t not in ready]
+        return ordered
+
+    def _key_sql(self) -> str | None:
+        spec = self.spec
+        if spec.key in self.origins.columns or not spec.key_from:
+            return None
+        parts = ", ".join(f"coalesce(CAST({_q(c)} AS VARCHAR), '\\N')" for c in spec.key_from)
+        return f"md5(concat_ws('|', {parts}))"
+
+
+def _as_sql_text(value: Any) -> str:
+    if value is None:
+        return "CAST(NULL AS VARCHAR)"
+    if isinstance(value, bool):
+        return sql_literal("true" if value else "false")
+    if isinstance(value, dt.datetime):
+        return sql_literal(value.isoformat(sep=" "))
+    return sql_literal(str(value))
+
+
+def build_plan(
+    spec: TableSpec,
+    located: Located | None,
+    origins: Origins,
+    raw_columns: list[str],
+    first_batch: pa.RecordBatch,
+    settings: Settings,
+    as_of: dt.date,
+    file: str,
+) -> Plan:
+    """The query for a file, knowing its header and first batch (to detect date formats)."""
+    raw_types = {f.name: f.type for f in first_batch.schema}
+    from clientela.datamart.ingest._columns import unique_names
+
+    header = unique_names(raw_columns)
+    builder = _Builder(
+        spec, located, origins, raw_types, first_batch, settings, as_of, file, header
+    )
+    return builder.build()

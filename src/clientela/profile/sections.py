@@ -1,0 +1,172 @@
+"""The expressions behind the sections of one profile, filtered by its customer ids.
+
+Each function takes datamart tables, the customer ids unified in the profile and ``as_of``, and
+returns an expression small enough to run per lookup: every one filters on ``customer_id`` first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import ibis
+import ibis.expr.types as ir
+
+from clientela.profile._common import as_of_start
+
+__all__ = [
+    "BEHAVIOUR_WINDOWS",
+    "ISSUE_KINDS",
+    "event_counts",
+    "latest_consents",
+    "latest_third_party",
+    "open_issues",
+    "social_counts",
+    "timeline",
+    "top_objects",
+]
+
+BEHAVIOUR_WINDOWS = (7, 30, 90)
+# Interactions that, while open, are an issue the customer waits on.
+ISSUE_KINDS = ("complaint", "incident", "return")
+
+
+def latest_third_party(
+    third_party: ir.Table, customer_ids: Sequence[str], as_of: dt.date
+) -> ir.Table:
+    """The latest value of every source + attribute (undated values count as oldest)."""
+    rows = third_party.filter(
+        third_party.customer_id.isin(list(customer_ids)),
+        third_party.as_of.isnull() | (third_party.as_of < ibis.literal(as_of, type="date")),
+    )
+    newest_first = ibis.row_number().over(
+        group_by=[rows.source, rows.attribute],
+        order_by=[ibis.desc(rows.as_of), ibis.desc(rows.attribute_id)],
+    )
+    latest = rows.mutate(_n=newest_first)
+    return (
+        latest.filter(latest._n == 0)
+        .select("source", "attribute", "value", "as_of")
+        .order_by(["source", "attribute"])
+    )
+
+
+def _recent_events(events: ir.Table, customer_ids: Sequence[str], as_of: dt.date) -> ir.Table:
+    return events.filter(
+        events.customer_id.isin(list(customer_ids)), events.occurred_at < as_of_start(as_of)
+    )
+
+
+def event_counts(events: ir.Table, customer_ids: Sequence[str], as_of: dt.date) -> ir.Table:
+    """Per event type: events in the last 7, 30 and 90 days and the last one ever."""
+    rows = _recent_events(events, customer_ids, as_of)
+    cutoff = as_of_start(as_of)
+    windows = {
+        f"last_{days}_days": rows.count(where=rows.occurred_at >= cutoff - ibis.interval(days=days))
+        for days in BEHAVIOUR_WINDOWS
+    }
+    return (
+        rows.group_by(event_type=rows.event_type.fill_null("unknown"))
+        .aggregate(**windows, last_activity=rows.occurred_at.max())
+        .order_by("event_type")
+    )
+
+
+def top_objects(
+    events: ir.Table, customer_ids: Sequence[str], as_of: dt.date, limit: int = 5
+) -> ir.Table:
+    """The objects (pages, products, e-mails) with most events in the last 90 days."""
+    rows = _recent_events(events, customer_ids, as_of)
+    since = as_of_start(as_of) - ibis.interval(days=max(BEHAVIOUR_WINDOWS))
+    rows = rows.filter(rows.occurred_at >= since, rows.object_id.notnull())
+    return (
+        rows.group_by("object_id")
+        .aggregate(events=rows.count())
+        .order_by([ibis.desc("events"), "object_id"])
+        .limit(limit)
+    )
+
+
+def social_counts(social: ir.Table, customer_ids: Sequence[str], as_of: dt.date) -> ir.Table:
+    """Signals per network and kind with their sentiment sum and count (to average overall)."""
+    rows = social.filter(
+        social.customer_id.isin(list(customer_ids)), social.occurred_at < as_of_start(as_of)
+    )
+    return (
+        rows.group_by("network", "kind")
+        .aggregate(
+            signals=rows.count(),
+            sentiment_sum=rows.sentiment.sum(),
+            sentiment_count=rows.sentiment.count(),
+        )
+        .order_by(["network", "kind"])
+    )
+
+
+def open_issues(interactions: ir.Table, customer_ids: Sequence[str], as_of: dt.date) -> ir.Table:
+    """Open complaints, incidents and returns, oldest first."""
+    rows = interactions.filter(
+        interactions.customer_id.isin(list(customer_ids)),
+        interactions.occurred_at < as_of_start(as_of),
+        interactions.kind.isin(ISSUE_KINDS),
+        interactions.status == "open",
+    )
+    return rows.select(
+        "interaction_id", "customer_id", "kind", "occurred_at", "channel", "description"
+    ).order_by(["occurred_at", "interaction_id"])
+
+
+def latest_consents(consents: ir.Table, customer_ids: Sequence[str], as_of: dt.date) -> ir.Table:
+    """The newest consent record per channel and purpose."""
+    rows = consents.filter(
+        consents.customer_id.isin(list(customer_ids)), consents.recorded_at < as_of_start(as_of)
+    )
+    newest_first = ibis.row_number().over(
+        group_by=[rows.channel, rows.purpose],
+        order_by=[ibis.desc(rows.recorded_at), ibis.desc(rows.consent_id)],
+    )
+    latest = rows.mutate(_n=newest_first)
+    return (
+        latest.filter(latest._n == 0)
+        .select("channel", "purpose", "status", "recorded_at", "source")
+        .order_by(["channel", "purpose"])
+    )
+
+
+def timeline(
+    transactions: ir.Table,
+    interactions: ir.Table,
+    customer_ids: Sequence[str],
+    as_of: dt.date,
+) -> ir.Table:
+    """Every transaction and interaction before ``as_of``, newest first (key: ``entry_id``)."""
+    ids = list(customer_ids)
+    cutoff = as_of_start(as_of)
+    tx = transactions.filter(transactions.customer_id.isin(ids), transactions.occurred_at < cutoff)
+    tx_rows = tx.select(
+        occurred_at=tx.occurred_at,
+        source=ibis.literal("transaction"),
+        kind=tx.kind.fill_null("sale"),
+        customer_id=tx.customer_id,
+        reference=tx.order_id,
+        description=tx.product_name.fill_null(tx.product_id),
+        amount=tx.amount,
+        channel=tx.channel,
+        status=ibis.null("string"),
+        entry_id=tx.transaction_id,
+    )
+    it = interactions.filter(interactions.customer_id.isin(ids), interactions.occurred_at < cutoff)
+    it_rows = it.select(
+        occurred_at=it.occurred_at,
+        source=ibis.literal("interaction"),
+        kind=it.kind,
+        customer_id=it.customer_id,
+        reference=it.interaction_id,
+        description=it.description,
+        amount=ibis.null("float64"),
+        channel=it.channel,
+        status=it.status,
+        entry_id=it.interaction_id,
+    )
+    both = ibis.union(tx_rows, it_rows, distinct=False)
+    return both.order_by([ibis.desc("occurred_at"), ibis.desc("source"), ibis.desc("entry_id")])

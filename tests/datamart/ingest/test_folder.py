@@ -1,0 +1,90 @@
+"""``load DIR``: the sources of a folder in order, in one transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from clientela.config import Settings
+from clientela.datamart import Datamart
+from clientela.datamart.ingest import load_folder
+from clientela.errors import ConfigError, SchemaMismatchError
+from tests.conftest import CliResult
+from tests.datamart.ingest._files import write_csv
+
+TX = ["order_id", "customer_id", "occurred_at", "amount"]
+
+
+def _folder(tmp_path: Path, transactions_header: list[str]) -> Path:
+    folder = tmp_path / "run" / "nested"
+    folder.mkdir(parents=True)
+    # A file outside the folder, reached with '..'.
+    write_csv(
+        tmp_path / "run" / "customers.csv", ["customer_id", "name"], [["C1", "Ann"], ["C2", "Bob"]]
+    )
+    write_csv(
+        folder / "tx.csv",
+        transactions_header,
+        [["A", "C1", "2024-01-01", "5"], ["B", "C2", "2024-01-02", "7"]],
+    )
+    (folder / "tx.yaml").write_text("extra_columns: error\n")
+    (folder / "sources.yaml").write_text(
+        "sources:\n"
+        "  - file: ../customers.csv\n    table: customers\n"
+        "  - file: tx.csv\n    table: transactions\n    mapping: tx.yaml\n"
+    )
+    return folder
+
+
+def test_later_sources_see_earlier_ones(
+    datamart: Datamart, settings: Settings, tmp_path: Path
+) -> None:
+    reports = load_folder(datamart, settings, _folder(tmp_path, TX))
+    assert [(r.target, r.rows_inserted, r.rows_rejected) for r in reports] == [
+        ("customers", 2, 0),
+        ("transactions", 2, 0),
+    ]
+    batches = datamart.sql("SELECT DISTINCT batch_id FROM loads")
+    assert len(batches) == 1
+    assert sorted(datamart.sql("SELECT customer_id, amount FROM transactions")) == [
+        ("C1", 5.0),
+        ("C2", 7.0),
+    ]
+
+
+def test_a_failing_source_leaves_the_datamart_unchanged(
+    datamart: Datamart, settings: Settings, tmp_path: Path
+) -> None:
+    folder = _folder(tmp_path, [*TX, "surprise"])
+    with pytest.raises(SchemaMismatchError, match="Unexpected: 'surprise'"):
+        load_folder(datamart, settings, folder)
+    for table in ("customers", "transactions", "loads", "rejects", "identity"):
+        assert datamart.sql(f"SELECT count(*) FROM {table}") == [(0,)], table
+
+
+def test_sources_file_errors(datamart: Datamart, settings: Settings, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="file not found"):
+        load_folder(datamart, settings, tmp_path)
+    (tmp_path / "sources.yaml").write_text("sources:\n  - file: a.csv\n    tabel: customers\n")
+    with pytest.raises(
+        ConfigError, match=r"line 3: unknown key 'tabel' \(did you mean 'table'\?\)"
+    ):
+        load_folder(datamart, settings, tmp_path)
+
+
+def test_load_command(cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    db = tmp_path / "dm.duckdb"
+    assert cli("--db", db, "init").code == 0
+    folder = _folder(tmp_path, TX)
+    result = cli("--db", db, "load", folder)
+    assert result.code == 0, result
+    assert "Load summary" in result.stdout and "inserted" in result.stdout
+    again = cli("--db", db, "load", folder, "--json")
+    document = json.loads(again.stdout)
+    assert [(r["target"], r["rows_unchanged"]) for r in document] == [
+        ("customers", 2),
+        ("transactions", 2),
+    ]
