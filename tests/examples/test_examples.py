@@ -5,6 +5,7 @@ Expected counts are computed independently from the original files with pandas.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pandas as pd
@@ -112,6 +113,7 @@ def test_online_retail(shared_data: Path, tmp_path: Path) -> None:
             .sum()
         )
         assert net == pytest.approx(expected, rel=1e-9)
+        _check_rfm_tiers_and_profile(dm)
     finally:
         dm.close()
 
@@ -157,3 +159,76 @@ def test_leads(shared_data: Path, tmp_path: Path) -> None:
         assert tags == 0, "post-contact fields leak the outcome and are not loaded"
     finally:
         dm.close()
+
+
+def _pandas_rfm_and_tiers(tx: pd.DataFrame, customers: list[str], as_of: dt.date) -> pd.DataFrame:
+    """RFM and tiers the straightforward pandas way, following docs/rfm.md and docs/value.md."""
+    tx = tx[tx["occurred_at"] < pd.Timestamp(as_of)]
+    refund = tx["kind"].isin(["return", "cancellation"])
+    revenue_rows = tx["kind"].isin(["sale", "return", "cancellation"])
+    out = pd.DataFrame(index=pd.Index(sorted(customers), name="customer_id"))
+    out["last"] = tx[tx["kind"] == "sale"].groupby("customer_id")["occurred_at"].max()
+    out["frequency"] = tx[~refund].groupby("customer_id")["order_id"].nunique()
+    out["monetary"] = tx[revenue_rows].groupby("customer_id")["amount"].sum()
+    out["margin"] = tx.groupby("customer_id")["margin"].sum().round(6)
+    out = out.fillna({"frequency": 0, "monetary": 0.0, "margin": 0.0})
+    buyers = out[out["last"].notna()].copy()
+    buyers["recency_days"] = (pd.Timestamp(as_of) - buyers["last"].dt.normalize()).dt.days
+    n = len(buyers)
+    for score, column, worst_first in (
+        ("r", "recency_days", False),
+        ("f", "frequency", True),
+        ("m", "monetary", True),
+    ):
+        rank0 = buyers[column].rank(method="min", ascending=worst_first) - 1
+        buyers[score] = (1 + (5 * rank0 // n)).astype(int)
+    out = out.join(buyers[["recency_days", "r", "f", "m"]])
+    # Online Retail has no cost to serve: the contribution is the margin.
+    ranked = out.reset_index().sort_values(
+        ["margin", "customer_id"], ascending=[False, True], kind="mergesort"
+    )
+    positive = ranked["margin"].clip(lower=0)
+    before = positive.cumsum() - positive
+    total = positive.sum()
+    ranked["tier"] = "C"
+    ranked.loc[before < 0.8 * total, "tier"] = "B"
+    ranked.loc[before < 0.5 * total, "tier"] = "A"
+    ranked.loc[ranked["margin"] <= 0, "tier"] = "D"
+    return ranked.set_index("customer_id")
+
+
+def _check_rfm_tiers_and_profile(dm: Datamart) -> None:
+    from clientela.services.build import build, default_as_of
+    from clientela.services.profile import get_profile
+    from clientela.services.report import value_report
+
+    settings = Settings(db=dm.url)
+    as_of = default_as_of(dm)
+    assert as_of == dt.date(2011, 12, 10)
+    build(dm, settings, as_of)
+    tx = dm.to_pandas(dm.table("transactions"))
+    customers = [row[0] for row in dm.sql("SELECT customer_id FROM customers")]
+    expected = _pandas_rfm_and_tiers(tx, customers, as_of)
+    got = dm.to_pandas(dm.table("customer_summary")).set_index("customer_id").loc[expected.index]
+    buyers = expected["r"].notna()
+    for column in ("recency_days", "r", "f", "m"):
+        assert (got.loc[buyers, column].astype(int) == expected.loc[buyers, column]).all(), column
+    assert got["margin"].to_numpy() == pytest.approx(expected["margin"].to_numpy(), abs=1e-6)
+    assert (got["value_tier"] == expected["tier"]).all()
+
+    report = value_report(dm, settings, as_of)
+    # The top 20% of the customers who ordered, ranked by margin (docs/value.md).
+    margins = expected.loc[expected["frequency"] > 0, "margin"].sort_values(ascending=False)
+    top = margins.iloc[: -(-len(margins) // 5)].sum() / margins.sum()
+    assert report.top20_margin_share == pytest.approx(top, rel=1e-9)
+
+    profile = get_profile(dm, settings, "17850", as_of)
+    own = tx[tx["customer_id"] == "17850"]
+    assert profile.customer_id == "17850"
+    assert profile.identity.country == "United Kingdom"
+    revenue_rows = own["kind"].isin(["sale", "return", "cancellation"])
+    assert profile.kpis.revenue == pytest.approx(own.loc[revenue_rows, "amount"].sum())
+    assert profile.rfm.r == expected.loc["17850", "r"]
+    assert profile.value_tier == expected.loc["17850", "tier"]
+    entries = profile.timeline.entries
+    assert entries and entries[0].occurred_at >= entries[-1].occurred_at

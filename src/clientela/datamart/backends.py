@@ -15,23 +15,28 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs, unquote, urlparse
 
 import ibis
 import ibis.expr.types as ir
-import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from clientela.config import Settings
 from clientela.errors import BackendError, NotFoundError, suggest
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = ["Datamart", "PostgresTarget", "connect", "quote"]
 
 log = logging.getLogger(__name__)
 
 BackendKind = Literal["duckdb", "postgres"]
+
+# Statements that only read: they leave Datamart.generation as it is.
+_READ_ONLY = re.compile(r"\s*(SELECT|WITH|EXPLAIN|SHOW|DESCRIBE|PRAGMA)\b", re.IGNORECASE)
 
 
 def quote(identifier: str) -> str:
@@ -85,6 +90,9 @@ class Datamart:
         # ibis tables by name: looking a table up costs a catalogue query, and a profile lookup
         # asks for a dozen.  Anything that creates or drops a table forgets the cache.
         self._tables: dict[str, ir.Table] = {}
+        # Counts the statements that may have changed data through this connection, so that a
+        # value derived from the data (the newest transaction) can be kept until the next write.
+        self.generation = 0
 
     # -- opening and closing -------------------------------------------------------------
     @classmethod
@@ -137,6 +145,14 @@ class Datamart:
         """Drop cached table handles (after DDL run outside this class)."""
         self._tables.clear()
 
+    @property
+    def sole_writer(self) -> bool:
+        """True when no other process can change the data while this connection is open.
+
+        A DuckDB file is locked by the process that opens it; a PostgreSQL database is not.
+        """
+        return self.kind == "duckdb"
+
     def to_pyarrow(self, expr: ir.Expr) -> pa.Table:
         result: pa.Table = self.backend.to_pyarrow(expr)
         return result
@@ -160,6 +176,7 @@ class Datamart:
         """
         if statement.lstrip()[:6].upper() in ("CREATE", "DROP T", "ALTER "):
             self._tables.clear()
+        self._note_write(statement)
         if self.kind == "duckdb":
             cursor = self.backend.con.execute(statement, list(params or []))
             try:
@@ -172,6 +189,28 @@ class Datamart:
             if cur.description is None:
                 return []
             return [tuple(row) for row in cur.fetchall()]
+
+    def records(self, query: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        """Run one query with ``?`` parameters; its rows as dictionaries by column name.
+
+        For queries compiled once and run many times with different values (a profile lookup):
+        no expression is compiled per call, and DuckDB still turns ``col IN (?, ?)`` on an
+        indexed column into an index scan.
+        """
+        self._note_write(query)
+        if self.kind == "duckdb":
+            cursor = self.backend.con.execute(query, list(params or []))
+            names = [column[0] for column in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        pg_query = query.replace("%", "%%").replace("?", "%s") if params else query
+        with self.backend.con.cursor() as cur:
+            cur.execute(pg_query, list(params) if params else None)
+            names = [column.name for column in cur.description or ()]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def _note_write(self, statement: str) -> None:
+        if not _READ_ONLY.match(statement):
+            self.generation += 1
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Datamart]:
@@ -188,11 +227,16 @@ class Datamart:
                     yield self
                 except BaseException:
                     con.execute("ROLLBACK")
+                    self.generation += 1
                     raise
                 con.execute("COMMIT")
             else:
-                with self.backend.con.transaction():
-                    yield self
+                try:
+                    with self.backend.con.transaction():
+                        yield self
+                except BaseException:
+                    self.generation += 1
+                    raise
         finally:
             self._in_transaction = False
 
@@ -231,6 +275,7 @@ class Datamart:
 
     def bulk_insert(self, name: str, data: pa.Table | pa.RecordBatch) -> int:
         """Append Arrow data to a table, matching columns by name.  Returns the row count."""
+        self.generation += 1
         if isinstance(data, pa.RecordBatch):
             data = pa.Table.from_batches([data])
         if data.num_rows == 0:

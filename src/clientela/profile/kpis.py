@@ -134,7 +134,7 @@ def customer_kpis(
     stacked = ibis.union(*(_conform(part) for part in parts), distinct=False)
 
     totals = stacked.group_by("profile_id").aggregate(
-        **{name: stacked[name].sum().fill_null(0) for name in _SUMS},
+        **{name: _money(stacked[name].sum().fill_null(0), dtype) for name, dtype in _SUMS.items()},
         first_purchase=stacked.first_purchase.min(),
         last_purchase=stacked.last_purchase.max(),
     )
@@ -144,11 +144,22 @@ def customer_kpis(
         **{name: totals[name] for name in _SUMS},
         average_order_value=totals.revenue / totals.orders.nullif(0),
         return_rate=totals.returned_amount / totals.gross_sales.nullif(0),
-        contribution=totals.margin - totals.cost_to_serve,
+        contribution=_money(totals.margin - totals.cost_to_serve, "float64"),
         first_purchase=totals.first_purchase,
         last_purchase=totals.last_purchase,
         tenure_days=as_of_date.delta(totals.first_purchase.date(), unit="day"),
     )
+
+
+def _money(value: ir.NumericValue, dtype: str) -> ir.NumericValue:
+    """Sums of money rounded to 1e-6: float noise must not turn a zero into a tiny profit.
+
+    (A customer whose purchases were all refunded has a contribution of exactly zero, tier D.)
+    """
+    if dtype != "float64":
+        return value
+    rounded: ir.NumericValue = value.round(6)
+    return rounded
 
 
 def _conform(part: ir.Table) -> ir.Table:

@@ -2,12 +2,17 @@
 
 Each function takes datamart tables, the customer ids unified in the profile and ``as_of``, and
 returns an expression small enough to run per lookup: every one filters on ``customer_id`` first.
+
+``as_of`` may also be a date expression instead of a date (and ``first``/``last`` of
+:func:`timeline_page` integer expressions), so that a service can compile a section once and run
+it with bound query parameters for every lookup.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import TypeAlias
 
 import ibis
 import ibis.expr.types as ir
@@ -17,12 +22,14 @@ from clientela.profile._common import as_of_start
 __all__ = [
     "BEHAVIOUR_WINDOWS",
     "ISSUE_KINDS",
+    "AsOf",
     "event_counts",
     "latest_consents",
     "latest_third_party",
     "open_issues",
     "social_counts",
     "timeline",
+    "timeline_page",
     "top_objects",
 ]
 
@@ -30,14 +37,29 @@ BEHAVIOUR_WINDOWS = (7, 30, 90)
 # Interactions that, while open, are an issue the customer waits on.
 ISSUE_KINDS = ("complaint", "incident", "return")
 
+AsOf: TypeAlias = dt.date | ir.DateScalar
+"""An as-of date: a Python date, or a date expression (such as a query parameter)."""
 
-def latest_third_party(
-    third_party: ir.Table, customer_ids: Sequence[str], as_of: dt.date
-) -> ir.Table:
+
+def _as_of_date(as_of: AsOf) -> ir.DateScalar:
+    if isinstance(as_of, dt.date):
+        return ibis.literal(as_of, type="date")
+    return as_of
+
+
+def _cutoff(as_of: AsOf) -> ir.TimestampScalar:
+    """Midnight at the start of ``as_of``: the first instant that no longer counts."""
+    if isinstance(as_of, dt.date):
+        return as_of_start(as_of)
+    cutoff: ir.TimestampScalar = as_of.cast("timestamp")
+    return cutoff
+
+
+def latest_third_party(third_party: ir.Table, customer_ids: Sequence[str], as_of: AsOf) -> ir.Table:
     """The latest value of every source + attribute (undated values count as oldest)."""
     rows = third_party.filter(
         third_party.customer_id.isin(list(customer_ids)),
-        third_party.as_of.isnull() | (third_party.as_of < ibis.literal(as_of, type="date")),
+        third_party.as_of.isnull() | (third_party.as_of < _as_of_date(as_of)),
     )
     newest_first = ibis.row_number().over(
         group_by=[rows.source, rows.attribute],
@@ -51,16 +73,16 @@ def latest_third_party(
     )
 
 
-def _recent_events(events: ir.Table, customer_ids: Sequence[str], as_of: dt.date) -> ir.Table:
+def _recent_events(events: ir.Table, customer_ids: Sequence[str], as_of: AsOf) -> ir.Table:
     return events.filter(
-        events.customer_id.isin(list(customer_ids)), events.occurred_at < as_of_start(as_of)
+        events.customer_id.isin(list(customer_ids)), events.occurred_at < _cutoff(as_of)
     )
 
 
-def event_counts(events: ir.Table, customer_ids: Sequence[str], as_of: dt.date) -> ir.Table:
+def event_counts(events: ir.Table, customer_ids: Sequence[str], as_of: AsOf) -> ir.Table:
     """Per event type: events in the last 7, 30 and 90 days and the last one ever."""
     rows = _recent_events(events, customer_ids, as_of)
-    cutoff = as_of_start(as_of)
+    cutoff = _cutoff(as_of)
     windows = {
         f"last_{days}_days": rows.count(where=rows.occurred_at >= cutoff - ibis.interval(days=days))
         for days in BEHAVIOUR_WINDOWS
@@ -73,11 +95,11 @@ def event_counts(events: ir.Table, customer_ids: Sequence[str], as_of: dt.date) 
 
 
 def top_objects(
-    events: ir.Table, customer_ids: Sequence[str], as_of: dt.date, limit: int = 5
+    events: ir.Table, customer_ids: Sequence[str], as_of: AsOf, limit: int = 5
 ) -> ir.Table:
     """The objects (pages, products, e-mails) with most events in the last 90 days."""
     rows = _recent_events(events, customer_ids, as_of)
-    since = as_of_start(as_of) - ibis.interval(days=max(BEHAVIOUR_WINDOWS))
+    since = _cutoff(as_of) - ibis.interval(days=max(BEHAVIOUR_WINDOWS))
     rows = rows.filter(rows.occurred_at >= since, rows.object_id.notnull())
     return (
         rows.group_by("object_id")
@@ -87,10 +109,10 @@ def top_objects(
     )
 
 
-def social_counts(social: ir.Table, customer_ids: Sequence[str], as_of: dt.date) -> ir.Table:
+def social_counts(social: ir.Table, customer_ids: Sequence[str], as_of: AsOf) -> ir.Table:
     """Signals per network and kind with their sentiment sum and count (to average overall)."""
     rows = social.filter(
-        social.customer_id.isin(list(customer_ids)), social.occurred_at < as_of_start(as_of)
+        social.customer_id.isin(list(customer_ids)), social.occurred_at < _cutoff(as_of)
     )
     return (
         rows.group_by("network", "kind")
@@ -103,11 +125,11 @@ def social_counts(social: ir.Table, customer_ids: Sequence[str], as_of: dt.date)
     )
 
 
-def open_issues(interactions: ir.Table, customer_ids: Sequence[str], as_of: dt.date) -> ir.Table:
+def open_issues(interactions: ir.Table, customer_ids: Sequence[str], as_of: AsOf) -> ir.Table:
     """Open complaints, incidents and returns, oldest first."""
     rows = interactions.filter(
         interactions.customer_id.isin(list(customer_ids)),
-        interactions.occurred_at < as_of_start(as_of),
+        interactions.occurred_at < _cutoff(as_of),
         interactions.kind.isin(ISSUE_KINDS),
         interactions.status == "open",
     )
@@ -116,10 +138,10 @@ def open_issues(interactions: ir.Table, customer_ids: Sequence[str], as_of: dt.d
     ).order_by(["occurred_at", "interaction_id"])
 
 
-def latest_consents(consents: ir.Table, customer_ids: Sequence[str], as_of: dt.date) -> ir.Table:
+def latest_consents(consents: ir.Table, customer_ids: Sequence[str], as_of: AsOf) -> ir.Table:
     """The newest consent record per channel and purpose."""
     rows = consents.filter(
-        consents.customer_id.isin(list(customer_ids)), consents.recorded_at < as_of_start(as_of)
+        consents.customer_id.isin(list(customer_ids)), consents.recorded_at < _cutoff(as_of)
     )
     newest_first = ibis.row_number().over(
         group_by=[rows.channel, rows.purpose],
@@ -137,11 +159,11 @@ def timeline(
     transactions: ir.Table,
     interactions: ir.Table,
     customer_ids: Sequence[str],
-    as_of: dt.date,
+    as_of: AsOf,
 ) -> ir.Table:
     """Every transaction and interaction before ``as_of``, newest first (key: ``entry_id``)."""
     ids = list(customer_ids)
-    cutoff = as_of_start(as_of)
+    cutoff = _cutoff(as_of)
     tx = transactions.filter(transactions.customer_id.isin(ids), transactions.occurred_at < cutoff)
     tx_rows = tx.select(
         occurred_at=tx.occurred_at,
@@ -170,3 +192,25 @@ def timeline(
     )
     both = ibis.union(tx_rows, it_rows, distinct=False)
     return both.order_by([ibis.desc("occurred_at"), ibis.desc("source"), ibis.desc("entry_id")])
+
+
+def timeline_page(
+    transactions: ir.Table,
+    interactions: ir.Table,
+    customer_ids: Sequence[str],
+    as_of: AsOf,
+    first: int | ir.IntegerScalar,
+    last: int | ir.IntegerScalar,
+) -> ir.Table:
+    """Entries ``first`` to ``last`` (1-based, inclusive) of :func:`timeline`, newest first.
+
+    Every row also carries ``position`` and ``total``, the number of entries on all pages.
+    """
+    rows = timeline(transactions, interactions, customer_ids, as_of)
+    newest_first = [ibis.desc("occurred_at"), ibis.desc("source"), ibis.desc("entry_id")]
+    numbered = rows.mutate(
+        position=ibis.row_number().over(order_by=newest_first) + 1,
+        total=rows.entry_id.count().over(),
+    )
+    page = numbered.filter(numbered.position >= first, numbered.position <= last)
+    return page.order_by("position")

@@ -2,13 +2,27 @@
 
 A lookup runs a handful of small queries, each filtered by the customer ids unified in the
 profile; KPIs, RFM and tier come from ``customer_summary`` when it is built for the as-of date.
+
+Compiling an ibis expression costs tens of milliseconds, far more than running one of these
+queries on indexed columns; so every section is compiled once per process and SQL dialect, with
+sentinel values where the key, the customer ids and ``as_of`` go, and then run with bound ``?``
+parameters (:meth:`Datamart.records`).  Only the number of ids is part of the compiled shape.
+
+A section reads a fact table through a materialised common table expression that selects the
+profile's rows by customer id alone, and computes over those few rows: DuckDB answers a scan
+with an index only when the indexed column is its sole filter, and would otherwise read every
+row of ``events`` to apply the as-of cut-off.  PostgreSQL (12 and later) runs the same SQL.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
-from collections.abc import Sequence
+import operator
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import ibis
@@ -16,7 +30,9 @@ import ibis.expr.types as ir
 
 from clientela.config import Settings
 from clientela.datamart import Datamart
+from clientela.datamart.backends import quote
 from clientela.datamart.ingest.normalize import normalise_email, normalise_phone
+from clientela.datamart.schema import TABLES
 from clientela.errors import DataError, NotFoundError, suggest
 from clientela.profile import sections
 from clientela.profile.view import (
@@ -36,7 +52,7 @@ from clientela.profile.view import (
     kpis_from_row,
     rfm_from_row,
 )
-from clientela.services._summary import default_as_of, scalar, summary_for
+from clientela.services._summary import default_as_of, summary_row
 
 __all__ = ["get_profile", "resolve_profile"]
 
@@ -48,46 +64,225 @@ _IDENTITY_COLUMNS = (
 )  # fmt: skip
 
 
-def _rows(dm: Datamart, expr: ir.Table) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = dm.to_pyarrow(expr).to_pylist()
-    return rows
+# -- sections compiled once, run with parameters ---------------------------------------------
+_SENTINEL = "clientela.param."
+_PLACEHOLDER = re.compile(r"'clientela\.param\.([a-z0-9_]+)'")
 
 
+@dataclass(frozen=True)
+class _Query:
+    """A section compiled for one dialect: SQL with ``?`` and the parameter names in order."""
+
+    sql: str
+    params: tuple[str, ...]
+
+
+def _param(name: str) -> str:
+    """The sentinel literal that :func:`_compiled` turns into a ``?`` parameter ``name``."""
+    return _SENTINEL + name
+
+
+def _ids(prefix: str, count: int) -> list[str]:
+    return [_param(f"{prefix}{i}") for i in range(count)]
+
+
+def _as_of() -> ir.DateScalar:
+    as_of: ir.DateScalar = ibis.literal(_param("as_of")).cast("date")
+    return as_of
+
+
+def _table(name: str) -> ir.Table:
+    # Unbound tables of the datamart schema: the SQL names them as the connection sees them.
+    return ibis.table(TABLES[name], name=name)
+
+
+_PROFILE_ROWS = "_profile_rows_"
+_PROFILE_ROWS_NAME = re.compile(r'"_profile_rows_([a-z_]+)"')
+# The columns the sections read: an index scan fetches every selected column row by row.
+_SECTION_COLUMNS = {
+    "events": ("customer_id", "occurred_at", "event_type", "object_id"),
+    "transactions": (
+        "transaction_id", "customer_id", "occurred_at", "kind", "order_id", "product_name",
+        "product_id", "amount", "channel",
+    ),
+    "interactions": (
+        "interaction_id", "customer_id", "occurred_at", "kind", "channel", "status", "description",
+    ),
+    "social": ("customer_id", "occurred_at", "network", "kind", "sentiment"),
+    "consents": (
+        "consent_id", "customer_id", "recorded_at", "channel", "purpose", "status", "source",
+    ),
+    "third_party": ("attribute_id", "customer_id", "source", "as_of", "attribute", "value"),
+}  # fmt: skip
+
+
+def _rows_of(name: str) -> ir.Table:
+    """The profile's rows of table ``name`` (a CTE that :func:`_with_profile_rows` adds)."""
+    schema = TABLES[name]
+    columns = {column: schema[column] for column in _SECTION_COLUMNS[name]}
+    return ibis.table(columns, name=_PROFILE_ROWS + name)
+
+
+def _with_profile_rows(sql: str, dialect: str, count: int) -> str:
+    """``sql`` with a materialised CTE of the profile's rows for every table it reads them of."""
+    names = dict.fromkeys(_PROFILE_ROWS_NAME.findall(sql))
+    if not names:
+        return sql
+    ctes = []
+    for name in names:
+        table = _table(name)
+        rows = table.filter(table.customer_id.isin(_ids("id", count))).select(
+            *_SECTION_COLUMNS[name]
+        )
+        cte = ibis.to_sql(rows, dialect=dialect)
+        ctes.append(f"{quote(_PROFILE_ROWS + name)} AS MATERIALIZED ({cte})")
+    body = sql.lstrip()
+    if body[:5].upper() == "WITH ":  # ibis' own CTEs follow ours
+        return "WITH " + ", ".join(ctes) + ", " + body[5:]
+    return "WITH " + ", ".join(ctes) + " " + body
+
+
+def _matching_customers(email: int, phone: int) -> ir.Table:
+    """Customers whose id (or e-mail, or phone, when the key can be one) is the key.
+
+    One OR over the three columns would scan the table; a union of equalities uses the indexes.
+    """
+    customers = _table("customers")
+    columns = ["customer_id", *(["email"] if email else []), *(["phone"] if phone else [])]
+    lookups = [
+        customers.filter(customers[column] == _param(column)).select("customer_id")
+        for column in columns
+    ]
+    return ibis.union(*lookups, distinct=True) if len(lookups) > 1 else lookups[0]
+
+
+def _profiles_of(count: int) -> ir.Table:
+    identity = _table("identity")
+    return identity.filter(identity.customer_id.isin(_ids("id", count))).select(
+        "customer_id", "profile_id"
+    )
+
+
+def _members() -> ir.Table:
+    identity = _table("identity")
+    return identity.filter(identity.profile_id == _param("profile_id")).select("customer_id")
+
+
+def _customer_rows(count: int) -> ir.Table:
+    customers = _table("customers")
+    return customers.filter(customers.customer_id.isin(_ids("id", count)))
+
+
+def _do_not_contact(emails: int, phones: int) -> ir.Table:
+    dnc = _table("do_not_contact")
+    listed = [
+        (dnc.kind == kind) & dnc.value.isin(_ids(kind, count))
+        for kind, count in (("email", emails), ("phone", phones))
+        if count
+    ]
+    return dnc.filter(functools.reduce(operator.or_, listed)).select("kind", "list_name")
+
+
+def _timeline_page(count: int) -> ir.Table:
+    first: ir.IntegerScalar = ibis.literal(_param("first")).cast("int64")
+    last: ir.IntegerScalar = ibis.literal(_param("last")).cast("int64")
+    return sections.timeline_page(
+        _rows_of("transactions"), _rows_of("interactions"), _ids("id", count), _as_of(), first, last
+    )
+
+
+def _timeline_total(count: int) -> ir.Table:
+    entries = sections.timeline(
+        _rows_of("transactions"), _rows_of("interactions"), _ids("id", count), _as_of()
+    )
+    return entries.aggregate(total=entries.count())
+
+
+def _of_rows(
+    section: Callable[[ir.Table, Sequence[str], sections.AsOf], ir.Table], table: str
+) -> Callable[[int], ir.Table]:
+    """A one-table section over the profile's rows of ``table``."""
+    return lambda count: section(_rows_of(table), _ids("id", count), _as_of())
+
+
+_SECTIONS: dict[str, Callable[..., ir.Table]] = {
+    "matching_customers": _matching_customers,
+    "profiles_of": _profiles_of,
+    "members": _members,
+    "customers": _customer_rows,
+    "third_party": _of_rows(sections.latest_third_party, "third_party"),
+    "event_counts": _of_rows(sections.event_counts, "events"),
+    "top_objects": _of_rows(sections.top_objects, "events"),
+    "social": _of_rows(sections.social_counts, "social"),
+    "open_issues": _of_rows(sections.open_issues, "interactions"),
+    "consents": _of_rows(sections.latest_consents, "consents"),
+    "do_not_contact": _do_not_contact,
+    "timeline_page": _timeline_page,
+    "timeline_total": _timeline_total,
+}
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(dialect: str, section: str, shape: tuple[int, ...]) -> _Query:
+    sql = str(ibis.to_sql(_SECTIONS[section](*shape), dialect=dialect))
+    sql = _with_profile_rows(sql, dialect, shape[0] if shape else 0)
+    return _Query(_PLACEHOLDER.sub("?", sql), tuple(_PLACEHOLDER.findall(sql)))
+
+
+def _run(
+    dm: Datamart, section: str, values: Mapping[str, Any], *shape: int
+) -> list[dict[str, Any]]:
+    """The rows of one section for the parameter ``values`` (compiled on first use)."""
+    query = _compiled(dm.kind, section, shape)
+    return dm.records(query.sql, [values[name] for name in query.params])
+
+
+def _id_values(prefix: str, ids: Sequence[str]) -> dict[str, str]:
+    return {f"{prefix}{i}": value for i, value in enumerate(ids)}
+
+
+# -- the lookup ------------------------------------------------------------------------------
 def resolve_profile(dm: Datamart, settings: Settings, key: str) -> str:
     """The profile id of a customer id, e-mail or phone; NotFoundError with a close match."""
     key = key.strip()
-    customers = dm.table("customers")
-    matches = customers.customer_id == key
     try:
         email = normalise_email(key)
     except ValueError:
         email = None
-    if email is not None:
-        matches |= customers.email == email
     try:
         phone = normalise_phone(key, settings.default_region) if "@" not in key else None
     except ValueError:
         phone = None
-    if phone is not None:
-        matches |= customers.phone == phone
-    found = customers.filter(matches).select("customer_id")
-    identity = dm.table("identity")
-    linked = found.left_join(identity, found.customer_id == identity.customer_id)
-    profiles = linked.select(
-        profile_id=ibis.coalesce(linked.profile_id, found.customer_id)
-    ).distinct()
-    ids = sorted(str(row["profile_id"]) for row in _rows(dm, profiles.limit(10)))
-    if len(ids) == 1:
-        return ids[0]
-    if ids:
+    found = sorted(
+        str(row["customer_id"])
+        for row in _run(
+            dm,
+            "matching_customers",
+            {"customer_id": key, "email": email, "phone": phone},
+            email is not None,
+            phone is not None,
+        )
+    )
+    if found:
+        linked = _run(dm, "profiles_of", _id_values("id", found), len(found))
+        # A customer absent from identity is its own profile.
+        profile_of = {
+            **{c: c for c in found},
+            **{r["customer_id"]: r["profile_id"] for r in linked},
+        }
+        ids = sorted({str(p) for p in profile_of.values()})
+        if len(ids) == 1:
+            return ids[0]
+        shown = ids[:10]
         raise DataError(
-            f"'{key}' matches customers of {len(ids)} profiles ({', '.join(ids)}); "
+            f"'{key}' matches customers of {len(shown)} profiles ({', '.join(shown)}); "
             "ask for one of them by customer id",
             value=key,
             rule="a key names one profile",
         )
+    customers = dm.table("customers")
     prefix = customers.filter(customers.customer_id.startswith(key[:2])).select("customer_id")
-    candidates = [str(row["customer_id"]) for row in _rows(dm, prefix.limit(5000))]
+    candidates = [str(row["customer_id"]) for row in dm.to_pyarrow(prefix.limit(5000)).to_pylist()]
     raise NotFoundError(f"no customer with id, e-mail or phone '{key}'{suggest(key, candidates)}")
 
 
@@ -109,18 +304,17 @@ def get_profile(
             raise DataError(f"{name} must be 1 or more, got {value}", value=value, rule=">= 1")
     as_of = as_of or default_as_of(dm)
     profile_id = resolve_profile(dm, settings, key)
-    identity_table = dm.table("identity")
-    members = identity_table.filter(identity_table.profile_id == profile_id).select("customer_id")
-    ids = sorted({profile_id, *(str(r["customer_id"]) for r in _rows(dm, members))})
+    members = _run(dm, "members", {"profile_id": profile_id})
+    ids = sorted({profile_id, *(str(r["customer_id"]) for r in members)})
+    values = {"as_of": as_of, **_id_values("id", ids)}
+    n = len(ids)
 
-    summary, source = summary_for(dm, settings, as_of)
-    summary_rows = _rows(dm, summary.filter(summary.customer_id == profile_id))
-    row = summary_rows[0] if summary_rows else None
+    row, source = summary_row(dm, settings, profile_id, as_of)
     tier = str(row["value_tier"]) if row is not None else "D"
-    identity = _identity(dm, profile_id, ids, as_of)
-    issues = _open_issues(dm, ids, as_of)
+    identity = _identity(profile_id, ids, _run(dm, "customers", values, n), as_of)
+    issues = tuple(OpenIssue(**r) for r in _run(dm, "open_issues", values, n))
     do_not_pitch, reason = _pitch_flag(issues)
-    log.info("profile %s (%d customer ids) as of %s from %s", profile_id, len(ids), as_of, source)
+    log.info("profile %s (%d customer ids) as of %s from %s", profile_id, n, as_of, source)
     return CustomerProfile(
         customer_id=profile_id,
         as_of=as_of,
@@ -130,20 +324,22 @@ def get_profile(
         rfm=rfm_from_row(row),
         value_tier=tier,
         service_policy=settings.service_policies[tier].model_dump(),
-        third_party=_third_party(dm, ids, as_of),
-        behaviour=_behaviour(dm, ids, as_of),
-        social=_social(dm, ids, as_of),
+        third_party=tuple(ThirdPartyAttribute(**r) for r in _run(dm, "third_party", values, n)),
+        behaviour=_behaviour(
+            _run(dm, "event_counts", values, n), _run(dm, "top_objects", values, n)
+        ),
+        social=_social(_run(dm, "social", values, n)),
         open_issues=issues,
         do_not_pitch=do_not_pitch,
         do_not_pitch_reason=reason,
-        consents=_consents(dm, ids, identity, as_of),
-        timeline=_timeline(dm, ids, as_of, page, page_size),
+        consents=_consents(dm, _run(dm, "consents", values, n), identity),
+        timeline=_timeline(dm, values, n, page, page_size),
     )
 
 
-def _identity(dm: Datamart, profile_id: str, ids: Sequence[str], as_of: dt.date) -> Identity:
-    customers = dm.table("customers")
-    rows = _rows(dm, customers.filter(customers.customer_id.isin(list(ids))))
+def _identity(
+    profile_id: str, ids: Sequence[str], rows: list[dict[str, Any]], as_of: dt.date
+) -> Identity:
     rows.sort(key=lambda r: (r["customer_id"] != profile_id, r["customer_id"]))
     main: dict[str, Any] = rows[0] if rows else {}
     # The profile's own record first; the others fill what it lacks.
@@ -165,17 +361,7 @@ def _identity(dm: Datamart, profile_id: str, ids: Sequence[str], as_of: dt.date)
     )
 
 
-def _third_party(
-    dm: Datamart, ids: Sequence[str], as_of: dt.date
-) -> tuple[ThirdPartyAttribute, ...]:
-    expr = sections.latest_third_party(dm.table("third_party"), ids, as_of)
-    return tuple(ThirdPartyAttribute(**row) for row in _rows(dm, expr))
-
-
-def _behaviour(dm: Datamart, ids: Sequence[str], as_of: dt.date) -> Behaviour:
-    events = dm.table("events")
-    counts = _rows(dm, sections.event_counts(events, ids, as_of))
-    objects = _rows(dm, sections.top_objects(events, ids, as_of))
+def _behaviour(counts: list[dict[str, Any]], objects: list[dict[str, Any]]) -> Behaviour:
     last = max((r["last_activity"] for r in counts if r["last_activity"] is not None), default=None)
     return Behaviour(
         events=tuple(
@@ -192,8 +378,7 @@ def _behaviour(dm: Datamart, ids: Sequence[str], as_of: dt.date) -> Behaviour:
     )
 
 
-def _social(dm: Datamart, ids: Sequence[str], as_of: dt.date) -> SocialSummary:
-    rows = _rows(dm, sections.social_counts(dm.table("social"), ids, as_of))
+def _social(rows: list[dict[str, Any]]) -> SocialSummary:
     rated = sum(int(r["sentiment_count"]) for r in rows)
     total = sum(float(r["sentiment_sum"] or 0.0) for r in rows)
     return SocialSummary(
@@ -201,11 +386,6 @@ def _social(dm: Datamart, ids: Sequence[str], as_of: dt.date) -> SocialSummary:
         mean_sentiment=total / rated if rated else None,
         by_network=tuple(SocialCount(r["network"], r["kind"], int(r["signals"])) for r in rows),
     )
-
-
-def _open_issues(dm: Datamart, ids: Sequence[str], as_of: dt.date) -> tuple[OpenIssue, ...]:
-    rows = _rows(dm, sections.open_issues(dm.table("interactions"), ids, as_of))
-    return tuple(OpenIssue(**row) for row in rows)
 
 
 def _pitch_flag(issues: Sequence[OpenIssue]) -> tuple[bool, str | None]:
@@ -223,15 +403,11 @@ def _pitch_flag(issues: Sequence[OpenIssue]) -> tuple[bool, str | None]:
     return True, "; ".join(reasons)
 
 
-def _consents(dm: Datamart, ids: Sequence[str], identity: Identity, as_of: dt.date) -> Consents:
-    rows = _rows(dm, sections.latest_consents(dm.table("consents"), ids, as_of))
+def _consents(dm: Datamart, rows: list[dict[str, Any]], identity: Identity) -> Consents:
     listed: list[dict[str, Any]] = []
     if identity.emails or identity.phones:
-        dnc = dm.table("do_not_contact")
-        on_list = ((dnc.kind == "email") & dnc.value.isin(list(identity.emails) or [""])) | (
-            (dnc.kind == "phone") & dnc.value.isin(list(identity.phones) or [""])
-        )
-        listed = _rows(dm, dnc.filter(on_list).select("kind", "list_name"))
+        values = {**_id_values("email", identity.emails), **_id_values("phone", identity.phones)}
+        listed = _run(dm, "do_not_contact", values, len(identity.emails), len(identity.phones))
     return Consents(
         statuses=tuple(ConsentStatus(**row) for row in rows),
         email_do_not_contact=any(r["kind"] == "email" for r in listed),
@@ -241,12 +417,19 @@ def _consents(dm: Datamart, ids: Sequence[str], identity: Identity, as_of: dt.da
 
 
 def _timeline(
-    dm: Datamart, ids: Sequence[str], as_of: dt.date, page: int, page_size: int
+    dm: Datamart, values: Mapping[str, Any], count: int, page: int, page_size: int
 ) -> Timeline:
-    expr = sections.timeline(dm.table("transactions"), dm.table("interactions"), ids, as_of)
-    total = int(scalar(dm, expr.count()))
-    rows = _rows(dm, expr.limit(page_size, offset=(page - 1) * page_size))
+    first = (page - 1) * page_size + 1
+    bounds = {"first": first, "last": page * page_size}
+    rows = _run(dm, "timeline_page", {**values, **bounds}, count)
+    if rows:
+        total = int(rows[0]["total"])
+    elif first == 1:
+        total = 0
+    else:  # a page past the end says nothing of how many entries there are
+        total = int(_run(dm, "timeline_total", values, count)[0]["total"])
+    skipped = {"entry_id", "position", "total"}
     entries = tuple(
-        TimelineEntry(**{k: v for k, v in row.items() if k != "entry_id"}) for row in rows
+        TimelineEntry(**{k: v for k, v in row.items() if k not in skipped}) for row in rows
     )
     return Timeline(page=page, page_size=page_size, total=total, entries=entries)

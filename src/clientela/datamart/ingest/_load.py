@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import logging
 import uuid
@@ -14,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from clientela.config import Settings
-from clientela.datamart.backends import Datamart
+from clientela.datamart.backends import Datamart, quote
 from clientela.datamart.ingest._columns import resolve_origins
 from clientela.datamart.ingest._mapping import Located, Mapping, load_mapping, load_sources
 from clientela.datamart.ingest._merge import (
@@ -24,7 +25,14 @@ from clientela.datamart.ingest._merge import (
     reject_unknown_customers,
 )
 from clientela.datamart.ingest._readers import RawSource, open_source
-from clientela.datamart.ingest._transform import Plan, build_plan, transform_connection
+from clientela.datamart.ingest._rules import FAIL_TYPE
+from clientela.datamart.ingest._transform import (
+    Plan,
+    build_plan,
+    register_functions,
+    transform_connection,
+    unregister_functions,
+)
 from clientela.datamart.ingest.identity import unify
 from clientela.datamart.schema import BOOKKEEPING, TableSpec, spec
 from clientela.errors import ConfigError, DataError
@@ -35,6 +43,7 @@ __all__ = ["LoadReport", "ingest_file", "load_folder"]
 log = logging.getLogger(__name__)
 
 MappingArg = Path | str | Mapping | None
+_REJECT_COLUMNS = "load_id, file, line, target, column_name, value, rule, reason, action, raw"
 _STAGE_EXTRA = {"__line": "int64", "__row": "int64", "__raw": "string"}
 
 
@@ -175,12 +184,20 @@ def _load_one(
         dm.create_table(stage, stage_schema, temp=True)
         read = cleared = filtered = 0
         if first is not None:
+            source = f"_clientela_source_{load_id}"
             plan = build_plan(
-                target, located, origins, raw.columns, first, settings, started.date(), name
+                target,
+                located,
+                origins,
+                raw.columns,
+                first,
+                settings,
+                started.date(),
+                name,
+                source=source if dm.kind == "duckdb" else "src",
             )
-            read, cleared, filtered = _transform_all(
-                dm, settings, plan, raw, first, load_id, name, task
-            )
+            transform = _transform_in_datamart if dm.kind == "duckdb" else _transform_all
+            read, cleared, filtered = transform(dm, settings, plan, raw, first, load_id, name, task)
         read += _reject_invalid_rows(dm, raw, load_id, target.name)
         ctx = StageContext(dm, target, stage, load_id, name)
         collapsed = reject_duplicates(ctx, mapping.duplicates)
@@ -314,6 +331,92 @@ def _transform_all(
     finally:
         con.close()
     return read, cleared, filtered
+
+
+_FAIL_COLUMNS = {
+    "__fail": FAIL_TYPE,
+    "__cleared": f"{FAIL_TYPE}[]",
+    "__keep": "BOOLEAN",
+}
+
+
+def _transform_in_datamart(
+    dm: Datamart,
+    settings: Settings,
+    plan: Plan,
+    raw: RawSource,
+    first: pa.RecordBatch,
+    load_id: str,
+    name: str,
+    task: ProgressTask,
+) -> tuple[int, int, int]:
+    """On a DuckDB datamart: one query streams the whole file into the stage.
+
+    The reader's batches reach DuckDB as an Arrow stream, so Python holds one block at a time
+    and the stage (a temporary table, which DuckDB spills to disk beyond ``memory_limit``)
+    holds the rows: nothing else grows with the file.  Failing rows are staged too, then moved
+    to ``rejects`` in one statement each.  Returns what :func:`_transform_all` returns.
+    """
+    con = dm.backend.con
+    stage = quote(f"_stage_{load_id}")
+    source = f"_clientela_source_{load_id}"
+    for column, sql_type in _FAIL_COLUMNS.items():
+        dm.sql(f"ALTER TABLE {stage} ADD COLUMN {quote(column)} {sql_type}")
+    failure: list[BaseException] = []
+    numbered_rows = [0]
+
+    def numbered() -> Iterator[pa.RecordBatch]:
+        # An error of the reader (a bad byte in the middle of the file) would reach DuckDB as
+        # text; it is kept and raised as it was once the query ends.
+        offset = 0
+        done = 0.0
+        try:
+            for batch in itertools.chain([first], raw.batches):
+                rows = pa.array(range(offset, offset + batch.num_rows), pa.int64())
+                offset += batch.num_rows
+                numbered_rows[0] = offset
+                yield pa.RecordBatch.from_arrays(
+                    [*batch.columns, rows], names=[*batch.schema.names, "__row"]
+                )
+                position = raw.position(offset)
+                task.advance(position - done)
+                done = position
+        except Exception as exc:
+            failure.append(exc)
+
+    schema = first.schema.append(pa.field("__row", pa.int64()))
+    reader = pa.RecordBatchReader.from_batches(schema, numbered())
+    columns = [*plan.spec.columns, "__line", "__row", "__raw", *_FAIL_COLUMNS]
+    listed = ", ".join(quote(c) for c in columns)
+    register_functions(con, settings)
+    con.register(source, reader)
+    try:
+        # Rows the mapping's ``where`` leaves out are only counted.
+        kept = dm.sql(
+            f"INSERT INTO {stage} ({listed}) SELECT {listed} FROM ({plan.sql}) WHERE __keep"
+        )
+    finally:
+        con.unregister(source)
+        unregister_functions(con)
+    if failure:
+        raise failure[0]
+    read = numbered_rows[0] * plan.rows_per_source_row
+    filtered = read - int(kept[0][0])
+    # Through Arrow, as the batch path does: an INSERT ... SELECT into rejects inside the
+    # transaction was not seen by the later lookup of the load's rejects (by load_id).
+    select = "SELECT __line AS line, f.column_name, f.value, f.rule, f.reason, __raw AS raw FROM "
+    failed = con.execute(
+        f"{select}(SELECT __line, __raw, __fail AS f FROM {stage} WHERE __fail IS NOT NULL)"
+    ).fetch_arrow_table()
+    dm.bulk_insert("rejects", _as_rejects(failed, load_id, name, plan.spec.name, "rejected"))
+    values = con.execute(
+        f"{select}(SELECT __line, __raw, unnest(__cleared) AS f FROM {stage} "
+        "WHERE __fail IS NULL AND len(__cleared) > 0)"
+    ).fetch_arrow_table()
+    dm.bulk_insert("rejects", _as_rejects(values, load_id, name, plan.spec.name, "value_cleared"))
+    cleared = [(values.num_rows,)]
+    dm.sql(f"DELETE FROM {stage} WHERE __fail IS NOT NULL")
+    return read, int(cleared[0][0]), filtered
 
 
 def _coalesced(

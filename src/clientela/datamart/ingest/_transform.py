@@ -9,6 +9,7 @@ mapping says ``on_invalid: null``).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,13 @@ from clientela.datamart.ingest.normalize import normalise_emails, normalise_phon
 from clientela.datamart.schema import TableSpec
 from clientela.errors import ConfigError
 
-__all__ = ["Plan", "build_plan", "transform_connection"]
+__all__ = [
+    "Plan",
+    "build_plan",
+    "register_functions",
+    "transform_connection",
+    "unregister_functions",
+]
 
 _SQL_TYPE = {
     "string": "VARCHAR",
@@ -45,6 +52,15 @@ def transform_connection(settings: Settings) -> duckdb.DuckDBPyConnection:
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")
     # Its working set is one batch; the datamart's memory_limit is for the datamart.
+    register_functions(con, settings)
+    return con
+
+
+FUNCTIONS = ("clientela_email", "clientela_phone")
+
+
+def register_functions(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """The normalisers the query calls, as (vectorised) functions of ``con``."""
     region = settings.default_region
 
     def emails(values: pa.Array) -> pa.Array:
@@ -57,7 +73,12 @@ def transform_connection(settings: Settings) -> duckdb.DuckDBPyConnection:
     udf: Any = con.create_function
     udf("clientela_email", emails, ["VARCHAR"], "VARCHAR", type="arrow", null_handling="special")
     udf("clientela_phone", phones, ["VARCHAR"], "VARCHAR", type="arrow", null_handling="special")
-    return con
+
+
+def unregister_functions(con: duckdb.DuckDBPyConnection) -> None:
+    for name in FUNCTIONS:
+        with contextlib.suppress(duckdb.Error):
+            con.remove_function(name)
 
 
 def _kind(dtype: Any) -> str:
@@ -74,6 +95,7 @@ class Plan:
     spec: TableSpec
     sql: str
     ignored_columns: tuple[str, ...]
+    rows_per_source_row: int = 1  # an unpivoted file makes a row of each unpivoted column
 
 
 def _q(name: str) -> str:
@@ -120,6 +142,8 @@ class _Builder:
         self.file = file
         self.types = {c: _kind(t) for c, t in spec.schema.items()}
         self.formats: dict[str, str] = {}
+        self.source = "src"
+        self._nulls: dict[str, str] = {}
 
     # -- values ---------------------------------------------------------------------------
     def _is_text(self, column_sql: str) -> bool:
@@ -180,13 +204,19 @@ class _Builder:
         self.formats[target] = fmt or "%Y-%m-%d %H:%M:%S"
 
     # -- the query ------------------------------------------------------------------------
+    # Each layer computes a value once and later layers refer to it by name: DuckDB evaluates
+    # a repeated expression as many times as it is written.  The per-row cost is what a load
+    # pays on every row, so the happy path stays a few cheap comparisons; reason strings and
+    # the row's raw JSON are only built for rows that fail (inside CASE branches).
     def build(self) -> Plan:
         spec, origins = self.spec, self.origins
         layers: list[str] = []
-        pairs = ", ".join(f"{sql_literal(n)}: {s}" for n, s in self._header_names())
-        layers.append(f"base AS (SELECT *, to_json({{{pairs}}}) AS __raw FROM src)")
-        current = "base"
+        current = self.source
+        raw_json = self._raw_json()
         if origins.unpivoted:
+            # The unpivoted columns leave the row: its raw JSON is taken before.
+            layers.append(f"base AS (SELECT *, {raw_json} AS __raw FROM {current})")
+            raw_json = "__raw"
             attributes = [self._header_name(s) for s in origins.unpivoted]
             values = ", ".join(_text(s) for s in origins.unpivoted)
             names = ", ".join(sql_literal(a) for a in attributes)
@@ -197,22 +227,26 @@ class _Builder:
                 "FROM base)"
             )
             current = "unpivoted"
+        current = self._null_layers(layers, current)
 
         row = f"(__row * {len(origins.unpivoted)} + u_index)" if origins.unpivoted else "__row"
-        selects = ["__line", f"{row} AS __row", "__raw"]
-        selects += self._working_columns()
+        values_selects: list[str] = []
+        typed_selects: list[str] = []
+        bad_selects: list[str] = []
         expr_columns: list[str] = []
         for target in spec.columns:
             column = origins.columns.get(target)
-            typed, raw, reason = f"CAST(NULL AS {_SQL_TYPE[self.types[target]]})", "NULL", "NULL"
+            kind = self.types[target]
+            typed, raw = f"CAST(NULL AS {_SQL_TYPE[kind]})", "NULL"
             if column is not None and column.expr is not None:
                 expr_columns.append(target)
                 self._format_for(target, None, column.format)
+                bad_selects.append(f"CAST(NULL AS VARCHAR) AS {_q(target + '__bad')}")
             elif column is not None:
                 if column.source is not None:
                     source_sql = origins.sources[column.source]
-                    value, text = self._nulled(source_sql), self._is_text(source_sql)
-                    raw = _text(source_sql)
+                    value, text = self._value(source_sql), self._is_text(source_sql)
+                    raw = source_sql
                 else:
                     constant = column.value if column.is_constant else column.default
                     source_sql, value, text = None, _as_sql_text(constant), True
@@ -228,23 +262,42 @@ class _Builder:
                     value = f"coalesce({_text(value)}, {_as_sql_text(column.default)})"
                     text = True
                 self._format_for(target, source_sql, column.format)
-                typed, reason = self._parse(target, value, text)
-                reason = f"CASE WHEN {value} IS NOT NULL AND {typed} IS NULL THEN {reason} END"
-            selects.append(f"{typed} AS {_q(target)}")
-            selects.append(f"{raw} AS {_q(target + '__raw')}")
-            selects.append(f"{reason} AS {_q(target + '__bad')}")
-        layers.append(f"typed AS (SELECT {', '.join(selects)} FROM {current})")
-        current = "typed"
+                held = _q(target + "__v")
+                values_selects.append(f"{value} AS {held}")
+                typed, reason = self._parse(target, held, text)
+                if reason != "NULL" and not self._same_type(source_sql, value, text, kind):
+                    bad_selects.append(
+                        f"CASE WHEN {held} IS NOT NULL AND {_q(target)} IS NULL "
+                        f"THEN {reason} END AS {_q(target + '__bad')}"
+                    )
+                else:
+                    bad_selects.append(f"CAST(NULL AS VARCHAR) AS {_q(target + '__bad')}")
+            else:
+                bad_selects.append(f"CAST(NULL AS VARCHAR) AS {_q(target + '__bad')}")
+            # The raw value is kept as it came; it becomes text only in a failing row's message.
+            typed_selects.append(f"{typed} AS {_q(target)}")
+            typed_selects.append(f"{raw} AS {_q(target + '__raw')}")
+        if values_selects:
+            layers.append(f"held AS (SELECT *, {', '.join(values_selects)} FROM {current})")
+            current = "held"
+        layers.append(
+            f"typed AS (SELECT * EXCLUDE (__row), {row} AS __row, {', '.join(typed_selects)} "
+            f"FROM {current})"
+        )
+        layers.append(f"bad AS (SELECT *, {', '.join(bad_selects)} FROM typed)")
+        current = "bad"
         for index, target in enumerate(self._expr_order(expr_columns)):
             compiled = self._compile(target)
             kind = _SQL_TYPE[self.types[target]]
+            held = _q(target + "__e")
+            layers.append(f"expr_{index}_value AS (SELECT *, {compiled} AS {held} FROM {current})")
             name = f"expr_{index}"
-            reason = f"{_quoted_value(compiled)} || ' is not a {self.types[target]}'"
+            reason = f"{_quoted_value(held)} || ' is not a {self.types[target]}'"
             layers.append(
-                f"{name} AS (SELECT * REPLACE (TRY_CAST({compiled} AS {kind}) AS {_q(target)}, "
-                f"{_text(compiled)} AS {_q(target + '__raw')}, CASE WHEN ({compiled}) IS NOT "
-                f"NULL AND TRY_CAST({compiled} AS {kind}) IS NULL THEN {reason} END AS "
-                f"{_q(target + '__bad')}) FROM {current})"
+                f"{name} AS (SELECT * EXCLUDE ({held}) REPLACE (TRY_CAST({held} AS {kind}) AS "
+                f"{_q(target)}, {held} AS {_q(target + '__raw')}, CASE WHEN {held} IS NOT "
+                f"NULL AND TRY_CAST({held} AS {kind}) IS NULL THEN {reason} END AS "
+                f"{_q(target + '__bad')}) FROM expr_{index}_value)"
             )
             current = name
         from clientela.datamart.ingest._rules import derived_layer, rule_layers
@@ -272,10 +325,49 @@ class _Builder:
         sql = (
             "WITH "
             + ",\n".join(layers)
-            + f"\nSELECT {targets}, __line, __row, __raw, __fail, __cleared, {keep} AS __keep "
-            "FROM checked"
+            + f"\nSELECT {targets}, __line, __row, {raw_json} AS __raw, __fail, __cleared, "
+            f"{keep} AS __keep FROM checked"
         )
-        return Plan(spec, sql, origins.ignored)
+        return Plan(spec, sql, origins.ignored, max(1, len(origins.unpivoted)))
+
+    def _raw_json(self) -> str:
+        pairs = ", ".join(f"{sql_literal(n)}: {s}" for n, s in self._header_names())
+        return f"to_json({{{pairs}}})"
+
+    def _null_layers(self, layers: list[str], current: str) -> str:
+        """Layers with each text source trimmed once, then NULL when it is a null value."""
+        nulls = self.mapping.null_values if self.located is not None else DEFAULT_NULL_VALUES
+        texts = [s for s in self._working_columns() if self._is_text(s)]
+        if not nulls or not texts:
+            return current
+        trimmed = ", ".join(f"trim({s}) AS {_q('t:' + s)}" for s in texts)
+        layers.append(f"trimmed AS (SELECT *, {trimmed} FROM {current})")
+        nulled = ", ".join(
+            f"CASE WHEN {one_of(_q('t:' + s), nulls)} THEN NULL ELSE {s} END AS {_q('n:' + s)}"
+            for s in texts
+        )
+        layers.append(f"nulled AS (SELECT *, {nulled} FROM trimmed)")
+        self._nulls = {s: _q("n:" + s) for s in texts}
+        return "nulled"
+
+    def _value(self, column_sql: str) -> str:
+        """A source column with null values as NULL (after the null layers)."""
+        return self._nulls.get(column_sql, column_sql)
+
+    def _same_type(self, source_sql: str | None, value: str, text: bool, kind: str) -> bool:
+        """A typed source column already of the target type: it cannot fail to parse."""
+        if text or source_sql is None or value != source_sql:
+            return False
+        dtype = self.raw_types.get(source_sql)
+        expected = {
+            "int64": pa.int64(),
+            "float64": pa.float64(),
+            "boolean": pa.bool_(),
+            "date": pa.date32(),
+        }.get(kind)
+        if kind == "timestamp":
+            return dtype is not None and pa.types.is_timestamp(dtype) and dtype.tz is None
+        return expected is not None and dtype == expected
 
     def _header_names(self) -> list[tuple[str, str]]:
         return [(name, f"s{i}") for i, name in enumerate(self.header)]
@@ -294,7 +386,7 @@ class _Builder:
             compiled = compile_expr(
                 column.expr,
                 target=lambda n: _q(n) if n in self.spec.columns and n != target else None,
-                source=lambda n: self._nulled(sources[n]) if n in sources else None,
+                source=lambda n: self._value(sources[n]) if n in sources else None,
                 target_names=[c for c in self.spec.columns if c != target],
                 source_names=list(sources),
                 line_sql="__line",
@@ -313,7 +405,7 @@ class _Builder:
             compiled = compile_expr(
                 self.mapping.where,
                 target=lambda n: _q(n) if n in self.spec.columns else None,
-                source=lambda n: self._nulled(sources[n]) if n in sources else None,
+                source=lambda n: self._value(sources[n]) if n in sources else None,
                 target_names=list(self.spec.columns),
                 source_names=list(sources),
                 line_sql="__line",
@@ -374,8 +466,14 @@ def build_plan(
     settings: Settings,
     as_of: dt.date,
     file: str,
+    *,
+    source: str = "src",
 ) -> Plan:
-    """The query for a file, knowing its header and first batch (to detect date formats)."""
+    """The query for a file, knowing its header and first batch (to detect date formats).
+
+    The query reads the relation ``source``: the source columns ``s0, s1, ...``, ``__line`` and
+    ``__row`` (the row's position in the file, from 0).
+    """
     raw_types = {f.name: f.type for f in first_batch.schema}
     from clientela.datamart.ingest._columns import unique_names
 
@@ -383,4 +481,5 @@ def build_plan(
     builder = _Builder(
         spec, located, origins, raw_types, first_batch, settings, as_of, file, header
     )
+    builder.source = source
     return builder.build()
