@@ -31,6 +31,11 @@ def main() -> int:
     console = Console()
     rows: list[tuple[str, str, str, bool]] = []
 
+    def record(row: tuple[str, str, str, bool]) -> None:
+        rows.append(row)
+        name, measured, target, met = row
+        print(f"  {name}: {measured} (target {target}) {'met' if met else 'NOT MET'}", flush=True)
+
     if args.only in (None, "online_retail"):
         console.print("Online Retail: ingest + build ...")
         r = run_step("online_retail.py", "ingest_and_build")

@@ -92,8 +92,8 @@ def lookups(customers: int, count: int = 300) -> dict[str, Any]:
         ids = [
             row[0]
             for row in dm.sql(
-                "SELECT customer_id FROM customers USING SAMPLE reservoir(?) REPEATABLE (7)",
-                [count],
+                f"SELECT customer_id FROM customers USING SAMPLE reservoir({int(count)} ROWS) "
+                "REPEATABLE (7)"
             )
         ]
         get_profile(dm, settings, ids[0])  # warm the connection and the caches once

@@ -60,3 +60,13 @@ def test_page_examples_run(page: Path, tmp_path: Path) -> None:
             f"{page.name}: `{command}` exited {result.returncode}\n"
             f"stdout:\n{result.stdout[-2000:]}\nstderr:\n{result.stderr[-2000:]}"
         )
+
+
+def test_readme_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```python\n(.*?)```", readme, re.S)
+    assert block is not None
+    monkeypatch.chdir(tmp_path)
+    code = block.group(1).replace('"examples/', f'"{REPO}/examples/')
+    exec(compile(code, "README.md", "exec"), {})
+    assert (tmp_path / "marketing.duckdb").exists()

@@ -142,7 +142,11 @@ class Settings(BaseSettings):
     max_abs_amount: float = Field(default=1e9, gt=0, description="Larger amounts are absurd.")
     max_abs_quantity: float = Field(default=1e7, gt=0, description="Larger quantities are absurd.")
     duckdb_memory_limit: str | None = Field(
-        default=None, description="DuckDB memory_limit, e.g. '4GB'; DuckDB's default otherwise."
+        default="4GB",
+        description=(
+            "Memory DuckDB may use before it spills to disk (e.g. '4GB'; None for DuckDB's own "
+            "default, 80% of the machine).  Loads and builds stay within it plus about 1 GB."
+        ),
     )
     duckdb_threads: int | None = Field(default=None, ge=1)
 

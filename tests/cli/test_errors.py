@@ -83,3 +83,19 @@ def test_datamart_locked_by_another_process(tmp_path: Path) -> None:
     assert result.stderr.count("\n") == 1, result.stderr
     assert "in use by another process" in result.stderr
     assert f"process {holder.pid}" in result.stderr
+
+
+def test_datamart_out_of_memory(cli, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    rows = [
+        f"S{i},C{i % 100},x,like,0.5,2024-01-01 00:00:00,lorem ipsum {i}" for i in range(300_000)
+    ]
+    csv = tmp_path / "signals.csv"
+    csv.write_text(
+        "signal_id,customer_id,network,kind,sentiment,occurred_at,content\n" + "\n".join(rows)
+    )
+    db = tmp_path / "small.duckdb"
+    assert cli("--db", db, "init").code == 0
+    monkeypatch.setenv("CLIENTELA_DUCKDB_MEMORY_LIMIT", "16MB")
+    monkeypatch.setenv("CLIENTELA_UNKNOWN_CUSTOMERS", "placeholder")
+    line = _one_line_error(cli("--db", db, "ingest", csv, "--into", "social"))
+    assert "ran out of memory" in line and "duckdb_memory_limit" in line

@@ -117,6 +117,11 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         # Usage mistakes (unknown option, missing argument, bad value) are the parser's
         # exceptions; Typer vendors its parser, so they are recognised by their interface.
+        if type(exc).__name__ == "OutOfMemoryException":
+            _fail(
+                f"the datamart ran out of memory ({str(exc).splitlines()[0]}); raise the "
+                "duckdb_memory_limit setting (CLIENTELA_DUCKDB_MEMORY_LIMIT) and try again"
+            )
         if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
             raise
         if type(exc).__name__ == "NoArgsIsHelpError":  # the help was shown

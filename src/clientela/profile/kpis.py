@@ -82,6 +82,17 @@ def converted_referrals(referrals: ir.Table, transactions: ir.Table, as_of: dt.d
     )
 
 
+_TRANSACTION_SUMS = (
+    "revenue",
+    "gross_sales",
+    "returned_amount",
+    "margin",
+    "revenue_without_margin",
+    "orders",
+    "returns",
+)
+
+
 def customer_kpis(
     transactions: ir.Table,
     cost_to_serve: ir.Table,
@@ -97,12 +108,14 @@ def customer_kpis(
     customer without any of them (with zero KPIs).  ``customer_id`` is the profile id.
     """
     cutoff = as_of_start(as_of)
-    tx = with_profile_id(transactions.filter(transactions.occurred_at < cutoff), identity)
+    tx = transactions.filter(transactions.occurred_at < cutoff)
     kind = transaction_kind(tx)
     is_sale = kind == "sale"
     is_refund = kind.isin(REFUND_KINDS)
     is_revenue = kind.isin(REVENUE_KINDS)
-    from_transactions = tx.group_by("profile_id").aggregate(
+    # Per customer first (no join on the transaction rows), then per unified profile: an order
+    # belongs to one customer, so distinct orders add up across a profile's customers.
+    per_customer = tx.group_by("customer_id").aggregate(
         revenue=tx.amount.sum(where=is_revenue),
         gross_sales=tx.amount.sum(where=is_sale),
         returned_amount=(-tx.amount).sum(where=is_refund),
@@ -112,6 +125,12 @@ def customer_kpis(
         returns=tx.order_id.nunique(where=is_refund),
         first_purchase=tx.occurred_at.min(where=is_sale),
         last_purchase=tx.occurred_at.max(where=is_sale),
+    )
+    linked = with_profile_id(per_customer, identity)
+    from_transactions = linked.group_by("profile_id").aggregate(
+        **{name: linked[name].sum() for name in _TRANSACTION_SUMS},
+        first_purchase=linked.first_purchase.min(),
+        last_purchase=linked.last_purchase.max(),
     )
 
     costs = with_profile_id(

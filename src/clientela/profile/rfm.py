@@ -90,12 +90,20 @@ def segment_of(r: int, f: int, m: int) -> str:
 def rfm(transactions: ir.Table, identity: ir.Table, as_of: dt.date) -> ir.Table:
     """One row per profile with a sale before ``as_of``: the columns of :data:`RFM_COLUMNS`."""
     cutoff = as_of_start(as_of)
-    tx = with_profile_id(transactions.filter(transactions.occurred_at < cutoff), identity)
+    tx = transactions.filter(transactions.occurred_at < cutoff)
     kind = transaction_kind(tx)
-    per_profile = tx.group_by("profile_id").aggregate(
+    # Per customer first (the rows as stored, no join), then per unified profile: an order
+    # belongs to one customer, so a profile's distinct orders are the sum of its customers'.
+    per_customer = tx.group_by("customer_id").aggregate(
         last_purchase=tx.occurred_at.max(where=kind == "sale"),
         frequency=tx.order_id.nunique(where=~kind.isin(REFUND_KINDS)),
         monetary=tx.amount.sum(where=kind.isin(REVENUE_KINDS)),
+    )
+    linked = with_profile_id(per_customer, identity)
+    per_profile = linked.group_by("profile_id").aggregate(
+        last_purchase=linked.last_purchase.max(),
+        frequency=linked.frequency.sum(),
+        monetary=linked.monetary.sum(),
     )
     buyers = per_profile.filter(per_profile.last_purchase.notnull())
     buyers = buyers.mutate(

@@ -1,4 +1,10 @@
-"""A file larger than the memory a load may use is streamed."""
+"""A file larger than the memory a load may use is streamed: memory does not grow with the file.
+
+Two files of the same shape, one about four times the size of the other, are loaded in fresh
+processes with DuckDB limited to 256 MB.  The peak resident memory of the second load must stay
+close to the first's: a load that held the file (or its rows) in memory would need about 300 MB
+more for the larger one.
+"""
 
 from __future__ import annotations
 
@@ -10,49 +16,58 @@ from pathlib import Path
 import pytest
 
 ROW = "S{i},C{c},x,like,0.5,2024-01-01 00:00:00,{text}\n"
+TEXT = "lorem ipsum dolor sit amet " * 17
 
 
-@pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the file reaches DuckDB as an Arrow stream and the stage is written as it comes, "
-    "but the threaded CSV reader reads ahead about 200 MB and the interpreter with its "
-    "libraries takes about 200 MB before reading: peak RSS is about 600 MB for a 146 MB file",
-)
-def test_a_large_file_loads_with_bounded_memory(tmp_path: Path) -> None:
-    path = tmp_path / "big.csv"
-    text = "lorem ipsum dolor sit amet " * 17
+def _write(path: Path, rows: int) -> int:
     with path.open("w") as f:
         f.write("signal_id,customer_id,network,kind,sentiment,occurred_at,content\n")
         chunk = 20_000
-        for start in range(0, 300_000, chunk):
+        for start in range(0, rows, chunk):
             f.write(
                 "".join(
-                    ROW.format(i=i, c=i % 1000, text=f"{i} {text}")
-                    for i in range(start, start + chunk)
+                    ROW.format(i=i, c=i % 1000, text=f"{i} {TEXT}")
+                    for i in range(start, min(start + chunk, rows))
                 )
             )
-    size = path.stat().st_size
-    assert size > 140 * 1024 * 1024
-    db = tmp_path / "dm.duckdb"
+    return path.stat().st_size
+
+
+def _peak_after_load(tmp_path: Path, csv: Path, rows: int) -> int:
+    """Load ``csv`` in a new process; the largest peak RSS of any child so far, in bytes."""
+    db = tmp_path / f"{csv.stem}.duckdb"
     env = {
-        "CLIENTELA_DUCKDB_MEMORY_LIMIT": "64MB",
+        "CLIENTELA_DUCKDB_MEMORY_LIMIT": "256MB",
         "CLIENTELA_UNKNOWN_CUSTOMERS": "placeholder",
         "PATH": "",
     }
     run = [sys.executable, "-m", "clientela", "--db", str(db)]
     subprocess.run([*run, "init"], check=True, capture_output=True, env=env)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     result = subprocess.run(
-        [*run, "ingest", str(path), "--into", "social", "--json"],
+        [*run, "ingest", str(csv), "--into", "social", "--json"],
         capture_output=True,
         text=True,
         env=env,
         timeout=600,
     )
     assert result.returncode == 0, result.stderr
-    assert '"rows_inserted": 300000' in result.stdout
-    peak_bytes = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    assert peak_bytes >= before * 1024
-    assert peak_bytes < size * 0.5, (peak_bytes, size)
+    assert f'"rows_inserted": {rows}' in result.stdout
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="memory still grows with the file: with DuckDB limited to 256 MB, a 41 MB file peaks "
+    "at about 580 MB and a 163 MB file at about 870 MB (2.4 MB more per MB of file)",
+)
+def test_a_large_file_loads_with_bounded_memory(tmp_path: Path) -> None:
+    small_rows, large_rows = 80_000, 320_000
+    small = _write(tmp_path / "small.csv", small_rows)
+    large = _write(tmp_path / "large.csv", large_rows)
+    assert large - small > 110 * 1024 * 1024
+    peak_small = _peak_after_load(tmp_path, tmp_path / "small.csv", small_rows)
+    peak_large = _peak_after_load(tmp_path, tmp_path / "large.csv", large_rows)
+    growth = peak_large - peak_small
+    assert growth < 0.25 * (large - small), (peak_small, peak_large, small, large)
