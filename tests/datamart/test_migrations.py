@@ -66,3 +66,12 @@ def test_bulk_insert_round_trips_nulls_and_empty_strings(datamart: Datamart) -> 
     assert got["birth_date"].to_pylist() == [dt.date(1980, 1, 2), None]
     assert got["employees"].to_pylist() == [None, 5]
     assert got["is_placeholder"].to_pylist() == [False, None]
+
+
+def test_duckdb_draws_no_progress_bar_of_its_own(duckdb_settings: Settings) -> None:
+    dm = connect(duckdb_settings)
+    try:
+        rows = dm.sql("SELECT current_setting('enable_progress_bar')")
+        assert rows[0][0] is False
+    finally:
+        dm.close()

@@ -348,6 +348,9 @@ def _connect_duckdb(settings: Settings, *, create: bool) -> Datamart:
     except duckdb.Error as exc:
         first = str(exc).splitlines()[0]
         raise BackendError(f"cannot open {path} as a DuckDB datamart: {first}") from None
+    # DuckDB draws its own progress bar on long queries, into our JSON and tables: off.  The
+    # CLI shows Rich progress bars for what a user waits on.
+    backend.con.execute("SET enable_progress_bar = false")
     return Datamart(backend, "duckdb", str(path))
 
 
