@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -290,9 +291,6 @@ def _transform_all(
     read = cleared = filtered = 0
     offset = 0
     done = 0.0
-    reject_select = (
-        "SELECT __line AS line, f.column_name, f.value, f.rule, f.reason, __raw AS raw FROM "
-    )
     try:
         for batch in _coalesced(first, raw.batches, settings.batch_rows):
             rows = pa.array(range(offset, offset + batch.num_rows), pa.int64())
@@ -310,21 +308,7 @@ def _transform_all(
                 "WHERE __keep AND __fail IS NULL"
             ).to_arrow_table()
             dm.bulk_insert(stage, valid)
-            failed = con.execute(
-                f"{reject_select}(SELECT *, __fail AS f FROM result "
-                "WHERE __keep AND __fail IS NOT NULL)"
-            ).to_arrow_table()
-            dm.bulk_insert(
-                "rejects", _as_rejects(failed, load_id, name, plan.spec.name, "rejected")
-            )
-            values = con.execute(
-                f"{reject_select}(SELECT __line, __raw, unnest(__cleared) AS f FROM result "
-                "WHERE __keep AND __fail IS NULL)"
-            ).to_arrow_table()
-            cleared += values.num_rows
-            dm.bulk_insert(
-                "rejects", _as_rejects(values, load_id, name, plan.spec.name, "value_cleared")
-            )
+            cleared += _write_rejects(con, dm, "result", "__keep", load_id, name, plan.spec.name)
             position = raw.position(read)
             task.advance(position - done)
             done = position
@@ -404,19 +388,28 @@ def _transform_in_datamart(
     filtered = read - int(kept[0][0])
     # Through Arrow, as the batch path does: an INSERT ... SELECT into rejects inside the
     # transaction was not seen by the later lookup of the load's rejects (by load_id).
+    cleared = _write_rejects(con, dm, stage, "TRUE", load_id, name, plan.spec.name)
+    dm.sql(f"DELETE FROM {stage} WHERE __fail IS NOT NULL")
+    return read, cleared, filtered
+
+
+def _write_rejects(
+    con: Any, dm: Datamart, relation: str, kept: str, load_id: str, file: str, target: str
+) -> int:
+    """Copy the failing rows and the cleared values of ``relation`` (rows where ``kept``) to
+    ``rejects``; return how many values were cleared."""
     select = "SELECT __line AS line, f.column_name, f.value, f.rule, f.reason, __raw AS raw FROM "
     failed = con.execute(
-        f"{select}(SELECT __line, __raw, __fail AS f FROM {stage} WHERE __fail IS NOT NULL)"
-    ).fetch_arrow_table()
-    dm.bulk_insert("rejects", _as_rejects(failed, load_id, name, plan.spec.name, "rejected"))
+        f"{select}(SELECT __line, __raw, __fail AS f FROM {relation} "
+        f"WHERE {kept} AND __fail IS NOT NULL)"
+    ).to_arrow_table()
+    dm.bulk_insert("rejects", _as_rejects(failed, load_id, file, target, "rejected"))
     values = con.execute(
-        f"{select}(SELECT __line, __raw, unnest(__cleared) AS f FROM {stage} "
-        "WHERE __fail IS NULL AND len(__cleared) > 0)"
-    ).fetch_arrow_table()
-    dm.bulk_insert("rejects", _as_rejects(values, load_id, name, plan.spec.name, "value_cleared"))
-    cleared = [(values.num_rows,)]
-    dm.sql(f"DELETE FROM {stage} WHERE __fail IS NOT NULL")
-    return read, int(cleared[0][0]), filtered
+        f"{select}(SELECT __line, __raw, unnest(__cleared) AS f FROM {relation} "
+        f"WHERE {kept} AND __fail IS NULL AND len(__cleared) > 0)"
+    ).to_arrow_table()
+    dm.bulk_insert("rejects", _as_rejects(values, load_id, file, target, "value_cleared"))
+    return int(values.num_rows)
 
 
 def _coalesced(
