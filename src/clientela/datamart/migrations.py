@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from clientela.datamart.backends import Datamart, quote
-from clientela.datamart.schema import BOOKKEEPING, DATA_TABLES
+from clientela.datamart.schema import BOOKKEEPING, DATA_TABLES, SCORING
 from clientela.errors import BackendError
 
 __all__ = ["MIGRATIONS", "Migration", "current_version", "migrate", "require_current"]
@@ -53,7 +53,25 @@ def _initial_schema(dm: Datamart) -> None:
         dm.create_table(name, table.schema)
     for name, schema in BOOKKEEPING.items():
         dm.create_table(name, schema)
-    for indexed, columns in _INDEXES:
+    _create_indexes(dm, _INDEXES)
+
+
+_SCORING_INDEXES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("score_snapshots", ("profile_id",)),
+    ("score_ledger", ("profile_id",)),
+    ("score_band_changes", ("profile_id",)),
+    ("score_adjustments", ("profile_id",)),
+)
+
+
+def _scoring(dm: Datamart) -> None:
+    for name, schema in SCORING.items():
+        dm.create_table(name, schema)
+    _create_indexes(dm, _SCORING_INDEXES)
+
+
+def _create_indexes(dm: Datamart, indexes: tuple[tuple[str, tuple[str, ...]], ...]) -> None:
+    for indexed, columns in indexes:
         index = f"ix_{indexed}_{'_'.join(columns)}"
         cols = ", ".join(quote(c) for c in columns)
         dm.sql(f"CREATE INDEX IF NOT EXISTS {quote(index)} ON {quote(indexed)} ({cols})")
@@ -61,6 +79,7 @@ def _initial_schema(dm: Datamart) -> None:
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema: customer data, interactions, bookkeeping", _initial_schema),
+    Migration(2, "rule-based scoring: models, runs, snapshots, ledger, bands, lists", _scoring),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -23,6 +23,7 @@ from clientela.errors import NotFoundError, suggest
 __all__ = [
     "BOOKKEEPING",
     "DATA_TABLES",
+    "SCORING",
     "TABLES",
     "TableSpec",
     "spec",
@@ -406,9 +407,112 @@ BOOKKEEPING: dict[str, sch.Schema] = {
     ),
 }
 
+# Rule-based scoring (migration 2): models and their versions, runs, the dated snapshot of every
+# profile's score and band, the points ledger that explains each score, band changes, manual
+# adjustments, and the runs of list scoring.
+SCORING: dict[str, sch.Schema] = {
+    "score_models": ibis.schema(
+        {
+            "model": "string",
+            "version": "int64",
+            "definition": "string",
+            "checksum": "string",
+            "source_file": "string",
+            "registered_at": "timestamp",
+        }
+    ),
+    "score_runs": ibis.schema(
+        {
+            "run_id": "string",
+            "model": "string",
+            "version": "int64",
+            "as_of": "date",
+            "started_at": "timestamp",
+            "finished_at": "timestamp",
+            "profiles": "int64",
+            "scored": "int64",
+            "band_changes": "int64",
+        }
+    ),
+    "score_snapshots": ibis.schema(
+        {
+            "model": "string",
+            "as_of": "date",
+            "profile_id": "string",
+            "version": "int64",
+            "run_id": "string",
+            "score": "float64",
+            "band": "string",
+        }
+    ),
+    "score_ledger": ibis.schema(
+        {
+            "model": "string",
+            "as_of": "date",
+            "profile_id": "string",
+            "rule": "string",
+            "rule_group": "string",
+            "points": "float64",
+            "matched": "int64",
+            "evidence": "string",
+        }
+    ),
+    "score_band_changes": ibis.schema(
+        {
+            "model": "string",
+            "as_of": "date",
+            "profile_id": "string",
+            "from_band": "string",
+            "to_band": "string",
+            "direction": "string",
+            "score": "float64",
+            "run_id": "string",
+        }
+    ),
+    "score_adjustments": ibis.schema(
+        {
+            "adjustment_id": "string",
+            "model": "string",
+            "profile_id": "string",
+            "kind": "string",
+            "points": "float64",
+            "reason": "string",
+            "author": "string",
+            "made_at": "timestamp",
+        }
+    ),
+    "score_list_runs": ibis.schema(
+        {
+            "run_id": "string",
+            "list_name": "string",
+            "file": "string",
+            "model": "string",
+            "version": "int64",
+            "as_of": "date",
+            "scored_at": "timestamp",
+            "contacts": "int64",
+            "matched": "int64",
+            "unmatched": "int64",
+        }
+    ),
+    "score_list_contacts": ibis.schema(
+        {
+            "run_id": "string",
+            "contact": "string",
+            "email": "string",
+            "phone": "string",
+            "profile_id": "string",
+            "score": "float64",
+            "level": "string",
+            "reasons": "string",
+        }
+    ),
+}
+
 TABLES: dict[str, sch.Schema] = {
     **{name: t.schema for name, t in DATA_TABLES.items()},
     **BOOKKEEPING,
+    **SCORING,
 }
 
 

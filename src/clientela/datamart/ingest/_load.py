@@ -118,7 +118,8 @@ def load_folder(
     progress: Progress = NO_PROGRESS,
     as_of: dt.datetime | None = None,
 ) -> list[LoadReport]:
-    """Load the files ``folder/sources.yaml`` lists, in order, in one transaction."""
+    """Load the files ``folder/sources.yaml`` lists, in order, in one transaction, then register
+    the scoring models it lists (in the same transaction)."""
     folder = Path(folder)
     sources = load_sources(folder)
     planned = []
@@ -137,6 +138,12 @@ def load_folder(
             reports.append(
                 _load_one(dm, settings, path, target, located, load_id, batch_id, progress, as_of)
             )
+        if sources.scoring_models:
+            # Imported here: scoring reads the datamart that this package loads.
+            from clientela.services._score_models import register_model
+
+            for model_file in sources.scoring_models:
+                register_model(dm, folder / model_file)
     return reports
 
 

@@ -200,6 +200,8 @@ class SourcesFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     sources: list[Source] = Field(min_length=1)
+    # Scoring model files (paths relative to the folder) registered after the data loads.
+    scoring_models: list[str] = []
 
 
 def load_sources(folder: Path) -> SourcesFile:

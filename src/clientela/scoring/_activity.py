@@ -1,0 +1,242 @@
+"""Implicit rules: points for behaviour rows (events, interactions, transactions, social).
+
+Each rule turns its matching rows into *units* that earn points: every row (``repeat: every``,
+at most ``max_per_day`` a day, at most ``max_times`` in all), the newest row (``once``), the
+newest row per object (``per_object``) or per day (``per_day``).  A unit earns ``points`` times
+its decay factor, which depends on its age in days before the as-of date (see
+``docs/scoring.md``).  A ``count`` rule earns its points once when enough rows fall in its window.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+
+import ibis
+import ibis.expr.types as ir
+
+from clientela.datamart.ingest.identity import with_profile
+from clientela.scoring._conditions import json_property, predicate
+from clientela.scoring.definition import (
+    ACTIVITY_TABLES,
+    DEFAULT_OBJECT,
+    Condition,
+    Decay,
+    Rule,
+)
+
+__all__ = ["activity_rows", "implicit_ledger", "property_column"]
+
+_TIME = dict.fromkeys(ACTIVITY_TABLES, "occurred_at")
+
+
+def property_column(name: str) -> str:
+    return f"prop__{name}"
+
+
+def _properties_used(rules: Sequence[Rule]) -> list[str]:
+    found: list[str] = []
+    for rule in rules:
+        assert rule.activity is not None
+        leaves = [leaf for c in rule.activity.where for leaf in c.leaves()]
+        for leaf in leaves:
+            if leaf.subject_kind == "property" and leaf.subject not in found:
+                found.append(str(leaf.subject))
+        if rule.per and rule.per.startswith("properties."):
+            name = rule.per.removeprefix("properties.")
+            if name not in found:
+                found.append(name)
+    return found
+
+
+def activity_rows(
+    table_name: str,
+    table: ir.Table,
+    identity: ir.Table,
+    rules: Sequence[Rule],
+    as_of: dt.date,
+) -> ir.Table:
+    """The rows of ``table`` that any of ``rules`` may count, with their profile.
+
+    Reading the large behaviour tables once per model (and resolving profiles once) is what
+    keeps scoring set-based and fast; the caller materialises this expression.
+    """
+    cutoff = _cutoff(as_of)
+    time = table[_TIME[table_name]]
+    rows = table.filter(time < cutoff)
+    type_column = ACTIVITY_TABLES[table_name]
+    types = sorted({t for rule in rules if rule.activity for t in rule.activity.types})
+    any_rule_without_type = any(rule.activity and not rule.activity.types for rule in rules)
+    if types and not any_rule_without_type:
+        rows = rows.filter(rows[type_column].isin(types))
+    horizon = _horizon(rules)
+    if horizon is not None:
+        rows = rows.filter(time >= cutoff - ibis.interval(days=math.ceil(horizon)))
+    if table_name == "events":
+        rows = rows.filter(rows.customer_id.notnull())
+        extracted = {
+            property_column(name): json_property(rows.properties, name)
+            for name in _properties_used(rules)
+        }
+        rows = rows.mutate(**extracted) if extracted else rows
+    linked = with_profile(rows, identity)
+    return linked.mutate(_at=linked[_TIME[table_name]])
+
+
+def _horizon(rules: Sequence[Rule]) -> float | None:
+    """The oldest age any rule can still count (None: no limit)."""
+    ages: list[float] = []
+    for rule in rules:
+        if rule.count is not None:
+            ages.append(rule.count.within_days)
+        elif rule.decay is not None and rule.decay.kind == "window" and rule.decay.days:
+            ages.append(rule.decay.days)
+        else:
+            return None
+    return max(ages) if ages else None
+
+
+def _cutoff(as_of: dt.date) -> ir.TimestampScalar:
+    return ibis.literal(dt.datetime.combine(as_of, dt.time()), type="timestamp")
+
+
+def _resolver(rows: ir.Table):  # type: ignore[no-untyped-def]
+    def resolve(leaf: Condition) -> ir.Value:
+        if leaf.subject_kind == "property":
+            return rows[property_column(str(leaf.subject))]
+        return rows[str(leaf.subject)]
+
+    return resolve
+
+
+def _matching(rule: Rule, rows: ir.Table, table_name: str) -> ir.Table:
+    activity = rule.activity
+    assert activity is not None
+    matched = rows
+    if activity.types:
+        matched = matched.filter(matched[ACTIVITY_TABLES[table_name]].isin(list(activity.types)))
+    resolve = _resolver(matched)
+    for condition in activity.where:
+        matched = matched.filter(predicate(condition, resolve))
+    return matched
+
+
+def _age_days(at: ir.TimestampValue, as_of: dt.date) -> ir.FloatingValue:
+    age: ir.FloatingValue = (_cutoff(as_of).epoch_seconds() - at.epoch_seconds()) / 86400.0
+    return age
+
+
+def decay_factor(decay: Decay, age: ir.FloatingValue) -> ir.FloatingValue:
+    """The weight of a unit ``age`` days old."""
+    if decay.kind == "half_life":
+        assert decay.days is not None
+        factor: ir.FloatingValue = (age / decay.days * math.log(0.5)).exp()
+        return factor
+    if decay.kind == "percent":
+        assert decay.days is not None and decay.percent is not None
+        periods = (age / decay.days).floor()
+        if decay.percent >= 100:
+            return ibis.ifelse(periods < 1, 1.0, 0.0)
+        return (periods * math.log(1 - decay.percent / 100)).exp()
+    if decay.kind == "window":
+        assert decay.days is not None
+        return ibis.ifelse(age < decay.days, 1.0, 0.0)
+    return ibis.literal(1.0)
+
+
+def implicit_ledger(
+    rule: Rule, rows: ir.Table, table_name: str, as_of: dt.date, default_decay: Decay
+) -> ir.Table:
+    """One ledger line per profile the rule gives points to."""
+    matched = _matching(rule, rows, table_name)
+    what = ", ".join(rule.activity.types) if rule.activity and rule.activity.types else table_name
+    if rule.count is not None:
+        window = rule.count.within_days
+        recent = matched.filter(matched._at >= _cutoff(as_of) - ibis.interval(days=window))
+        counted = recent.group_by("profile_id").aggregate(
+            matched=recent.count(), last=recent._at.max()
+        )
+        counted = counted.filter(counted.matched >= rule.count.at_least)
+        return _line(
+            rule,
+            counted,
+            ibis.literal(float(rule.points)),
+            counted.matched.cast("string")
+            + ibis.literal(
+                f" x {what} in the {window} days before {as_of} (at least {rule.count.at_least})"
+            ),
+        )
+    units = _units(rule, matched, table_name)
+    decay = rule.decay or default_decay
+    weight = decay_factor(decay, _age_days(units._at, as_of))
+    units = units.mutate(_earned=units._count * weight * rule.points)
+    lines = units.group_by("profile_id").aggregate(
+        matched=units._count.sum(), points=units._earned.sum(), last=units._at.max()
+    )
+    policy = {
+        "every": "each",
+        "once": "once",
+        "per_object": f"once per {rule.per or DEFAULT_OBJECT[table_name]}",
+        "per_day": "once per day",
+    }[rule.repeat]
+    if rule.max_per_day:
+        policy += f", at most {rule.max_per_day} a day"
+    if rule.max_times:
+        policy += f", at most {rule.max_times} in all"
+    decay_note = "" if decay.kind == "none" else f", decay {decay.describe()}"
+    text = (
+        lines.matched.cast("string")
+        + ibis.literal(f" x {what} ({policy}{decay_note}), last ")
+        + lines.last.date().cast("string")
+    )
+    return _line(rule, lines, lines.points, text)
+
+
+def _units(rule: Rule, matched: ir.Table, table_name: str) -> ir.Table:
+    """``profile_id``, ``_at`` (when, for its age) and ``_count`` (occurrences) per unit."""
+    if rule.repeat == "once":
+        return matched.group_by("profile_id").aggregate(_at=matched._at.max(), _count=1)
+    if rule.repeat == "per_object":
+        key = rule.per or DEFAULT_OBJECT[table_name]
+        column = (
+            matched[property_column(key.removeprefix("properties."))]
+            if key.startswith("properties.")
+            else matched[key]
+        )
+        keyed = matched.mutate(_object=column.cast("string")).filter(lambda t: t._object.notnull())
+        return (
+            keyed.group_by(["profile_id", "_object"])
+            .aggregate(_at=keyed._at.max(), _count=1)
+            .drop("_object")
+        )
+    if rule.repeat == "per_day":
+        days = matched.mutate(_day=matched._at.date())
+        return (
+            days.group_by(["profile_id", "_day"])
+            .aggregate(_at=days._at.max(), _count=1)
+            .drop("_day")
+        )
+    if rule.max_per_day:
+        days = matched.mutate(_day=matched._at.date())
+        per_day = days.group_by(["profile_id", "_day"]).aggregate(
+            _at=days._at.max(), _n=days.count()
+        )
+        units = per_day.mutate(_count=ibis.least(per_day._n, rule.max_per_day)).drop("_n", "_day")
+    else:
+        units = matched.select("profile_id", "_at", _count=ibis.literal(1, type="int64"))
+    if rule.max_times:
+        newest = ibis.row_number().over(group_by=units.profile_id, order_by=ibis.desc(units._at))
+        units = units.mutate(_rank=newest).filter(lambda t: t._rank < rule.max_times).drop("_rank")
+    return units
+
+
+def _line(rule: Rule, lines: ir.Table, points: ir.Value, text: ir.StringValue) -> ir.Table:
+    return lines.select(
+        profile_id=lines.profile_id,
+        rule=ibis.literal(rule.name),
+        rule_group=ibis.literal(rule.group, type="string"),
+        points=points.cast("float64"),
+        matched=lines.matched.cast("int64"),
+        evidence=text,
+    )

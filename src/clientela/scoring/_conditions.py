@@ -1,0 +1,139 @@
+"""Conditions of scoring rules compiled to Ibis: a predicate and the evidence it leaves.
+
+A condition compares one value of a row (a profile field, a third-party attribute, a column or a
+JSON property of a behaviour row) with a constant.  A test on a missing value is false, except
+``missing: true``.  Strings compare as they are (use ``matches`` with ``(?i)`` to ignore case);
+a number compared with text (third-party values are text) compares the text read as a number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from clientela.scoring.definition import Condition
+
+__all__ = ["evidence", "json_property", "predicate"]
+
+Resolve = Callable[[Condition], ir.Value]
+
+_NUMBER = r"^\s*[-+]?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?\s*$"
+
+
+def json_property(properties: ir.StringValue, name: str) -> ir.StringValue:
+    """The value of ``name`` in a flat JSON object held as text (NULL when absent).
+
+    Read with a regular expression rather than the backends' JSON functions, whose Ibis
+    translation does not run on PostgreSQL today; values are strings, numbers or booleans.
+    """
+    key = _regex_escape(name)
+    quoted = properties.re_extract(rf'"{key}"\s*:\s*"((?:[^"\\]|\\.)*)"', 1).nullif("")
+    bare = properties.re_extract(rf'"{key}"\s*:\s*([^,}}\s"]+)', 1).nullif("")
+    result: ir.StringValue = ibis.coalesce(quoted, bare)
+    return result
+
+
+def _regex_escape(text: str) -> str:
+    return "".join(f"\\{c}" if c in r".^$*+?()[]{}|\/" else c for c in text)
+
+
+def predicate(condition: Condition, resolve: Resolve) -> ir.BooleanValue:
+    """True where the condition holds (never NULL)."""
+    if condition.op in ("all", "any"):
+        parts = [predicate(part, resolve) for part in condition.parts]
+        result = parts[0]
+        for part in parts[1:]:
+            result = (result & part) if condition.op == "all" else (result | part)
+        return result
+    if condition.op == "not":
+        return ~predicate(condition.parts[0], resolve)
+    value = resolve(condition)
+    test: ir.BooleanValue = _compare(condition.op, value, condition.value).fill_null(False)
+    return test
+
+
+def _compare(op: str, value: ir.Value, expected: Any) -> ir.BooleanValue:
+    if op == "missing":
+        absent = value.isnull()
+        if value.type().is_string():
+            absent = absent | (value.strip() == "")
+        return absent if expected else ~absent
+    if op == "matches":
+        return value.cast("string").re_search(str(expected))
+    if op in ("in", "not_in"):
+        values = list(expected)
+        found = _as_comparable(value, values[0]).isin([_constant(value, v) for v in values])
+        return found if op == "in" else ~found
+    if op == "between":
+        low, high = expected
+        number = _as_comparable(value, low)
+        return (number >= _constant(value, low)) & (number <= _constant(value, high))
+    comparable = _as_comparable(value, expected)
+    constant = _constant(value, expected)
+    comparisons: dict[str, Callable[[], ir.BooleanValue]] = {
+        "equals": lambda: comparable == constant,
+        "not_equals": lambda: comparable != constant,
+        "at_least": lambda: comparable >= constant,
+        "at_most": lambda: comparable <= constant,
+        "above": lambda: comparable > constant,
+        "below": lambda: comparable < constant,
+    }
+    return comparisons[op]()
+
+
+def _as_comparable(value: ir.Value, expected: Any) -> ir.Value:
+    """The row's value in the type of the constant it is compared with."""
+    dtype = value.type()
+    if isinstance(expected, bool):
+        if dtype.is_boolean():
+            return value
+        return value.cast("string").lower().isin(["true", "1", "yes"])
+    if isinstance(expected, int | float):
+        if dtype.is_numeric():
+            return value
+        if dtype.is_boolean():
+            return value.cast("int64")
+        text = value.cast("string")
+        return ibis.ifelse(text.re_search(_NUMBER), text.strip().cast("float64"), ibis.null())
+    if dtype.is_temporal() or dtype.is_numeric() or dtype.is_boolean():
+        return value
+    return value.cast("string")
+
+
+def _constant(value: ir.Value, expected: Any) -> Any:
+    dtype = value.type()
+    if isinstance(expected, str):
+        if dtype.is_date():
+            return ibis.literal(dt.date.fromisoformat(expected), type="date")
+        if dtype.is_timestamp():
+            return ibis.literal(dt.datetime.fromisoformat(expected), type="timestamp")
+        if dtype.is_numeric():
+            return float(expected)
+    if isinstance(expected, bool) and not dtype.is_boolean():
+        return expected
+    return expected
+
+
+def evidence(condition: Condition, resolve: Resolve) -> ir.StringValue:
+    """What the row held for each value the condition read, e.g. ``region = San José``."""
+    parts: list[ir.StringValue] = []
+    for leaf in condition.leaves():
+        value = resolve(leaf)
+        shown = value.cast("string").fill_null("(missing)")
+        parts.append(ibis.literal(f"{_label(leaf)} = ") + shown)
+    result = parts[0]
+    for part in parts[1:]:
+        result = result + ibis.literal("; ") + part
+    return result
+
+
+def _label(leaf: Condition) -> str:
+    if leaf.subject_kind == "attribute":
+        return f"attribute {leaf.subject}"
+    if leaf.subject_kind == "property":
+        return f"property {leaf.subject}"
+    return str(leaf.subject)

@@ -1,0 +1,367 @@
+"""Rule-based scoring use cases: run a model (a dated snapshot), score some profiles live, show
+and explain a profile's score, its history, and manual adjustments.
+
+A run materialises, in temporary tables, the behaviour rows the model reads (once per table),
+then the ledger, then scores and bands; it replaces the snapshot, ledger and band changes of
+the same model and as-of date in one transaction, so a rerun or a back-fill is idempotent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from clientela.config import Settings
+from clientela.datamart import Datamart
+from clientela.datamart.backends import quote
+from clientela.errors import DataError
+from clientela.progress import NO_PROGRESS, Progress
+from clientela.scoring._activity import activity_rows
+from clientela.scoring._facts import profile_facts, profiles
+from clientela.scoring.definition import ScoringModel
+from clientela.scoring.engine import assign_bands, band_changes, score_ledger, totals
+from clientela.services._score_models import (
+    get_model,
+    list_models,
+    register_model,
+    summary_fields,
+    validate_against_datamart,
+)
+from clientela.services._summary import default_as_of, summary_for
+
+__all__ = [
+    "ProfileScores",
+    "RuleStat",
+    "ScoreRun",
+    "backfill",
+    "get_model",
+    "list_models",
+    "register_model",
+    "run_model",
+    "score_profiles",
+]
+
+log = logging.getLogger(__name__)
+
+_LEDGER = "_score_ledger_work"
+_RESULT = "_score_result_work"
+_ONLY = "_score_only_profiles"
+
+
+@dataclass(frozen=True)
+class RuleStat:
+    """How many profiles a rule gave points to in a run, and how many points in all."""
+
+    rule: str
+    profiles: int
+    points: float
+
+
+@dataclass(frozen=True)
+class ScoreRun:
+    run_id: str
+    model: str
+    version: int
+    as_of: dt.date
+    profiles: int
+    scored: int
+    bands: dict[str, int]
+    band_changes: int
+    rules: tuple[RuleStat, ...]
+    warnings: tuple[str, ...]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ProfileScores:
+    """Scores computed live (nothing written): one row per requested profile, and the ledger."""
+
+    model: str
+    version: int
+    as_of: dt.date
+    scores: pa.Table  # profile_id, score, band
+    ledger: pa.Table  # profile_id, rule, rule_group, points, matched, evidence
+
+
+def _previous_snapshot(dm: Datamart, model: str, as_of: dt.date) -> ir.Table | None:
+    rows = dm.sql(
+        "SELECT max(as_of) FROM score_snapshots WHERE model = ? AND as_of < ?", [model, as_of]
+    )
+    previous = rows[0][0] if rows else None
+    if previous is None:
+        return None
+    snapshots = dm.table("score_snapshots")
+    chosen = snapshots.filter(
+        (snapshots.model == model) & (snapshots.as_of == ibis.literal(previous, type="date"))
+    )
+    return chosen.select("profile_id", "band")
+
+
+def _compute(
+    dm: Datamart,
+    settings: Settings,
+    model: ScoringModel,
+    as_of: dt.date,
+    only: Sequence[str] | None,
+    progress: Progress,
+) -> None:
+    """Fill the temporary tables ``_LEDGER`` and ``_RESULT`` for ``model`` as of ``as_of``."""
+    identity = dm.table("identity")
+    customers = dm.table("customers")
+    restrict: ir.Table | None = None
+    if only is not None:
+        dm.drop_table(_ONLY)
+        dm.create_table(_ONLY, ibis.schema({"profile_id": "string"}), temp=True)
+        dm.bulk_insert(_ONLY, pa.table({"profile_id": pa.array(list(only), pa.string())}))
+        restrict = dm.temp_table(_ONLY)
+
+    implicit = [rule for rule in model.rules if rule.activity is not None]
+    tables = sorted({rule.activity.table for rule in implicit if rule.activity})
+    with progress.task(f"scoring {model.name} as of {as_of}", total=len(tables) + 3) as task:
+        activities: dict[str, ir.Table] = {}
+        for table_name in tables:
+            rules = [r for r in implicit if r.activity and r.activity.table == table_name]
+            rows = activity_rows(table_name, dm.table(table_name), identity, rules, as_of)
+            if restrict is not None:
+                rows = rows.semi_join(restrict, rows.profile_id == restrict.profile_id)
+            temp = f"_score_activity_{table_name}"
+            dm.create_table_as(temp, rows, temp=True)
+            activities[table_name] = dm.temp_table(temp)
+            task.advance()
+
+        fields = _fields_of(model)
+        summary = None
+        if any(f in summary_fields() for f in fields):
+            summary, _source = summary_for(dm, settings, as_of)
+        facts = profile_facts(
+            customers, identity, dm.table("third_party"), summary, fields, model.attributes(), as_of
+        )
+        if restrict is not None:
+            facts = facts.semi_join(restrict, facts.profile_id == restrict.profile_id)
+        ledger = score_ledger(model, facts, activities, dm.table("score_adjustments"), as_of)
+        dm.create_table_as(_LEDGER, ledger, temp=True)
+        task.advance()
+
+        universe = profiles(customers, identity).select("profile_id")
+        if restrict is not None:
+            universe = restrict.select("profile_id").distinct()
+        scored = totals(dm.temp_table(_LEDGER), universe)
+        banded = assign_bands(model, scored, _previous_snapshot(dm, model.name, as_of))
+        dm.create_table_as(_RESULT, banded, temp=True)
+        task.advance()
+        for name in activities:
+            dm.drop_table(f"_score_activity_{name}")
+        task.advance()
+
+
+def _fields_of(model: ScoringModel) -> list[str]:
+    found: list[str] = []
+    for rule in model.rules:
+        if rule.when is None:
+            continue
+        for leaf in rule.when.leaves():
+            if leaf.subject_kind == "field" and leaf.subject not in found:
+                found.append(str(leaf.subject))
+    return found
+
+
+def _insert(dm: Datamart, table: str, expr: ir.Table) -> None:
+    columns = ", ".join(quote(c) for c in expr.columns)
+    dm.sql(f"INSERT INTO {quote(table)} ({columns}) {dm.compile(expr)}")
+
+
+def run_model(
+    dm: Datamart,
+    settings: Settings,
+    model: str | ScoringModel,
+    as_of: dt.date | None = None,
+    progress: Progress = NO_PROGRESS,
+) -> ScoreRun:
+    """Score every profile as of ``as_of`` and store the dated snapshot, ledger and band changes
+    (replacing an earlier run of the same model and date)."""
+    started_clock = time.perf_counter()
+    started = _utcnow()
+    chosen = get_model(dm, model) if isinstance(model, str) else model
+    validate_against_datamart(dm, chosen)
+    as_of = as_of or default_as_of(dm)
+    run_id = uuid.uuid4().hex
+    _compute(dm, settings, chosen, as_of, None, progress)
+
+    result = dm.temp_table(_RESULT)
+    ledger = dm.temp_table(_LEDGER)
+    literal = {
+        "model": ibis.literal(chosen.name),
+        "as_of": ibis.literal(as_of, type="date"),
+    }
+    snapshot = result.select(
+        literal["model"].name("model"),
+        literal["as_of"].name("as_of"),
+        "profile_id",
+        version=ibis.literal(chosen.version, type="int64"),
+        run_id=ibis.literal(run_id),
+        score=result.score,
+        band=result.band,
+    )
+    lines = ledger.select(
+        literal["model"].name("model"),
+        literal["as_of"].name("as_of"),
+        "profile_id",
+        "rule",
+        "rule_group",
+        "points",
+        "matched",
+        "evidence",
+    )
+    changes = band_changes(chosen, result)
+    changes = changes.select(
+        literal["model"].name("model"),
+        literal["as_of"].name("as_of"),
+        "profile_id",
+        "from_band",
+        "to_band",
+        "direction",
+        "score",
+        run_id=ibis.literal(run_id),
+    )
+    with dm.transaction():
+        for table in ("score_snapshots", "score_ledger", "score_band_changes", "score_runs"):
+            dm.sql(
+                f"DELETE FROM {quote(table)} WHERE model = ? AND as_of = ?", [chosen.name, as_of]
+            )
+        _insert(dm, "score_snapshots", snapshot)
+        _insert(dm, "score_ledger", lines)
+        _insert(dm, "score_band_changes", changes)
+        counts = dm.sql(
+            f"SELECT count(*), sum(CASE WHEN score <> 0 THEN 1 ELSE 0 END) FROM {quote(_RESULT)}"
+        )[0]
+        changed = dm.sql(
+            "SELECT count(*) FROM score_band_changes WHERE model = ? AND as_of = ?",
+            [chosen.name, as_of],
+        )[0][0]
+        dm.sql(
+            "INSERT INTO score_runs (run_id, model, version, as_of, started_at, finished_at, "
+            "profiles, scored, band_changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                run_id,
+                chosen.name,
+                chosen.version,
+                as_of,
+                started,
+                _utcnow(),
+                int(counts[0] or 0),
+                int(counts[1] or 0),
+                int(changed or 0),
+            ],
+        )
+    bands = {
+        str(band): int(n)
+        for band, n in dm.sql(
+            f"SELECT band, count(*) FROM {quote(_RESULT)} GROUP BY band ORDER BY band"
+        )
+        if band is not None
+    }
+    stats = _rule_stats(dm, chosen)
+    warnings = _warnings(chosen, stats, int(counts[0] or 0))
+    for warning in warnings:
+        log.warning("%s", warning)
+    for temp in (_LEDGER, _RESULT):
+        dm.drop_table(temp)
+    return ScoreRun(
+        run_id=run_id,
+        model=chosen.name,
+        version=chosen.version,
+        as_of=as_of,
+        profiles=int(counts[0] or 0),
+        scored=int(counts[1] or 0),
+        bands={b.name: bands.get(b.name, 0) for b in chosen.bands} or bands,
+        band_changes=int(changed or 0),
+        rules=stats,
+        warnings=warnings,
+        seconds=round(time.perf_counter() - started_clock, 3),
+    )
+
+
+def _rule_stats(dm: Datamart, model: ScoringModel) -> tuple[RuleStat, ...]:
+    rows = dm.sql(
+        f"SELECT rule, count(DISTINCT profile_id), sum(points) FROM {quote(_LEDGER)} GROUP BY rule"
+    )
+    found = {str(rule): (int(n), float(points or 0)) for rule, n, points in rows}
+    stats = [RuleStat(r.name, *found.pop(r.name, (0, 0.0))) for r in model.rules]
+    stats.extend(RuleStat(name, n, points) for name, (n, points) in sorted(found.items()))
+    return tuple(stats)
+
+
+def _warnings(model: ScoringModel, stats: Sequence[RuleStat], profiles: int) -> tuple[str, ...]:
+    rule_names = {r.name for r in model.rules}
+    rule_stats = [s for s in stats if s.rule in rule_names]
+    if profiles == 0:
+        return (f"model '{model.name}' scored no profiles: the datamart has no customers",)
+    if all(s.profiles == 0 for s in rule_stats):
+        return (
+            f"model '{model.name}' matched nobody: none of its {len(rule_stats)} rules gave "
+            f"points to any of the {profiles} profiles; check the fields, attributes, event "
+            "types and the as-of date",
+        )
+    silent = [s.rule for s in rule_stats if s.profiles == 0]
+    if silent:
+        return (f"rules that matched nobody: {', '.join(silent)}",)
+    return ()
+
+
+def backfill(
+    dm: Datamart,
+    settings: Settings,
+    model: str,
+    start: dt.date,
+    end: dt.date,
+    every_days: int = 7,
+    progress: Progress = NO_PROGRESS,
+) -> list[ScoreRun]:
+    """Run ``model`` as of ``start``, ``start + every_days``... up to ``end``, in date order, so
+    that bands with history (hysteresis, no moving down) follow each other."""
+    if end < start:
+        raise DataError(f"the back-fill ends ({end}) before it starts ({start})", value=str(end))
+    if every_days < 1:
+        raise DataError(f"--every must be 1 or more days, got {every_days}", value=every_days)
+    chosen = get_model(dm, model)
+    runs = []
+    day = start
+    while day <= end:
+        runs.append(run_model(dm, settings, chosen, day, progress))
+        day += dt.timedelta(days=every_days)
+    return runs
+
+
+def score_profiles(
+    dm: Datamart,
+    settings: Settings,
+    model: str | ScoringModel,
+    *,
+    as_of: dt.date | None = None,
+    profiles: Sequence[str] | None = None,
+    progress: Progress = NO_PROGRESS,
+) -> ProfileScores:
+    """Score ``profiles`` (every profile when None) live, writing nothing to the datamart."""
+    chosen = get_model(dm, model) if isinstance(model, str) else model
+    as_of = as_of or default_as_of(dm)
+    _compute(dm, settings, chosen, as_of, profiles, progress)
+    result = dm.temp_table(_RESULT)
+    scores = dm.to_pyarrow(result.select("profile_id", "score", "band").order_by("profile_id"))
+    ledger = dm.to_pyarrow(
+        dm.temp_table(_LEDGER).order_by(["profile_id", ibis.desc("points"), "rule"])
+    )
+    for temp in (_LEDGER, _RESULT, _ONLY):
+        dm.drop_table(temp)
+    return ProfileScores(chosen.name, chosen.version, as_of, scores, ledger)
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
