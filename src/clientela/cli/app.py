@@ -25,7 +25,8 @@ __all__ = ["State", "app", "main"]
 
 app = typer.Typer(
     name="clientela",
-    help="Customer intelligence: the marketing datamart, the 360-degree view, RFM and value tiers.",
+    help="Customer intelligence: the marketing datamart, the 360-degree view, RFM, value tiers "
+    "and scoring.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -99,6 +100,7 @@ def _register() -> None:
         identity_cmds,
         ingest_cmds,
         profile_cmds,
+        score_cmds,
     )
 
 

@@ -147,6 +147,25 @@ def render_profile(profile: CustomerProfile) -> None:
         *((name.replace("_", " "), text) for name, text in policy.items()),
     ]  # fmt: skip
     console.print(rich_table("Value and service policy", ["", ""], value))
+    if profile.scores:
+        console.print(
+            rich_table(
+                "Scores",
+                ["model", "as of", "score", "change", "band", "trend"],
+                [
+                    (
+                        s.model,
+                        s.as_of,
+                        s.score,
+                        s.change,
+                        s.band or "-",
+                        " > ".join(f"{p.score:g}" for p in s.trend),
+                    )
+                    for s in profile.scores
+                ],
+                numeric=["score", "change"],
+            )
+        )
 
     if profile.third_party:
         rows: list[tuple[Any, ...]] = [

@@ -21,9 +21,11 @@ __all__ = [
     "EventCount",
     "Identity",
     "Kpis",
+    "ModelScore",
     "ObjectCount",
     "OpenIssue",
     "Rfm",
+    "ScorePoint",
     "SocialCount",
     "SocialSummary",
     "ThirdPartyAttribute",
@@ -198,6 +200,29 @@ class Timeline:
 
 
 @dataclass(frozen=True)
+class ScorePoint:
+    """A stored score of one model at one as-of date."""
+
+    as_of: dt.date
+    score: float
+    band: str | None
+
+
+@dataclass(frozen=True)
+class ModelScore:
+    """A rule-based score on the profile: the newest run up to the profile's date, the change
+    since the run before, and the trend of the last runs (oldest first)."""
+
+    model: str
+    version: int
+    as_of: dt.date
+    score: float
+    band: str | None
+    change: float | None
+    trend: tuple[ScorePoint, ...]
+
+
+@dataclass(frozen=True)
 class CustomerProfile:
     """The 360-degree view of one (unified) customer as of a date."""
 
@@ -217,6 +242,7 @@ class CustomerProfile:
     do_not_pitch_reason: str | None
     consents: Consents
     timeline: Timeline
+    scores: tuple[ModelScore, ...] = ()
 
 
 def _plain(value: Any) -> Any:

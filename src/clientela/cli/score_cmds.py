@@ -1,0 +1,309 @@
+"""``clientela score``: rule-based scoring models, runs, scores with their reasons, history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from clientela.cli._output import RichProgress, console, err_console, print_json, rich_table
+from clientela.cli.app import app, state
+from clientela.scoring.definition import load_model_file
+from clientela.services.score_views import ProfileScore, adjust, history, show
+from clientela.services.scoring import (
+    ScoreRun,
+    backfill,
+    get_model,
+    list_models,
+    register_model,
+    run_model,
+)
+
+__all__ = ["score_app"]
+
+score_app = typer.Typer(
+    name="score",
+    help="Rule-based scoring: models, runs, scores and their reasons, history, adjustments.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(score_app)
+
+AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+ModelName = Annotated[
+    str,
+    typer.Option(
+        "--model", "-m", help="A registered model's name, or a model file (registered first)."
+    ),
+]
+Day = Annotated[
+    dt.datetime | None,
+    typer.Option(
+        "--as-of",
+        formats=["%Y-%m-%d"],
+        help="Score with the data before this day (YYYY-MM-DD) [default: the day after the "
+        "newest transaction].",
+        show_default=False,
+    ),
+]
+
+
+def _date(value: dt.datetime | None) -> dt.date | None:
+    return value.date() if value is not None else None
+
+
+def _model_name(dm: object, name: str) -> str:
+    """A model file is registered (a new version if it changed); a name is used as it is."""
+    path = Path(name)
+    if name.endswith((".yaml", ".yml")) and path.is_file():
+        from clientela.datamart import Datamart
+
+        assert isinstance(dm, Datamart)
+        return register_model(dm, path).name
+    return name
+
+
+@score_app.command("add")
+def add_model(
+    ctx: typer.Context,
+    files: Annotated[list[Path], typer.Argument(help="Model files (YAML).")],
+    as_json: AsJson = False,
+) -> None:
+    """Register models in the datamart (a new version when a file changed)."""
+    st = state(ctx)
+    models = [load_model_file(path) for path in files]  # every file is checked first
+    with st.datamart() as dm, dm.transaction():
+        stored = [register_model(dm, model) for model in models]
+    if as_json:
+        print_json([{"model": m.name, "version": m.version} for m in stored])
+        return
+    for model in stored:
+        console.print(f"model {model.name}: version {model.version} ({len(model.rules)} rules)")
+
+
+@score_app.command("list-models")
+def list_models_cmd(ctx: typer.Context, as_json: AsJson = False) -> None:
+    """The registered models, newest version of each."""
+    st = state(ctx)
+    with st.datamart() as dm:
+        models = list_models(dm)
+    if as_json:
+        print_json(models)
+        return
+    rows = [
+        (
+            m.name,
+            m.version,
+            m.rules,
+            ", ".join(m.bands),
+            m.registered_at.strftime("%Y-%m-%d %H:%M"),
+            m.description,
+        )
+        for m in models
+    ]
+    console.print(
+        rich_table(
+            "Scoring models",
+            ["model", "version", "rules", "bands", "registered", "description"],
+            rows,
+            numeric=["version", "rules"],
+        )
+    )
+
+
+@score_app.command("run")
+def run(
+    ctx: typer.Context,
+    model: ModelName,
+    as_of: Day = None,
+    start: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            "--from", formats=["%Y-%m-%d"], help="Back-fill: the first as-of date of a series."
+        ),
+    ] = None,
+    every: Annotated[
+        int, typer.Option("--every", min=1, help="Back-fill: days between as-of dates.")
+    ] = 7,
+    as_json: AsJson = False,
+) -> None:
+    """Score every customer and store the dated snapshot (or a series of them with --from)."""
+    st = state(ctx)
+    with (
+        st.datamart() as dm,
+        RichProgress(enabled=st.progress and not as_json) as progress,
+    ):
+        name = _model_name(dm, model)
+        if start is not None:
+            end = _date(as_of) or dt.datetime.now(dt.UTC).date()
+            runs = backfill(dm, st.settings, name, start.date(), end, every, progress)
+        else:
+            runs = [run_model(dm, st.settings, name, _date(as_of), progress)]
+    for one in runs:
+        for warning in one.warnings:
+            err_console.print(f"warning: {warning}", style="yellow", highlight=False)
+    if as_json:
+        print_json(runs[0] if len(runs) == 1 else runs)
+        return
+    for one in runs:
+        _render_run(one)
+
+
+def _render_run(run: ScoreRun) -> None:
+    console.print(
+        f"[bold]{run.model}[/] version {run.version} as of {run.as_of}: {run.profiles:,} "
+        f"customers scored, {run.scored:,} with points, {run.band_changes:,} band changes "
+        f"({run.seconds:.1f} s)"
+    )
+    if run.bands:
+        console.print(
+            rich_table(None, ["band", "customers"], list(run.bands.items()), numeric=["customers"])
+        )
+    console.print(
+        rich_table(
+            None,
+            ["rule", "customers", "points"],
+            [(r.rule, r.profiles, r.points) for r in run.rules],
+            numeric=["customers", "points"],
+        )
+    )
+
+
+@score_app.command("show")
+def show_cmd(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="Customer id, e-mail or phone.")],
+    model: ModelName,
+    as_of: Day = None,
+    as_json: AsJson = False,
+) -> None:
+    """A customer's score and band, with the reasons (newest run unless --as-of)."""
+    st = state(ctx)
+    with st.datamart() as dm:
+        result = show(dm, st.settings, key, _model_name(dm, model), _date(as_of))
+    if as_json:
+        print_json(result)
+        return
+    _render_score(result, top=5)
+
+
+@score_app.command("explain")
+def explain_cmd(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="Customer id, e-mail or phone.")],
+    model: ModelName,
+    as_of: Day = None,
+    as_json: AsJson = False,
+) -> None:
+    """Every line of a customer's score: rule, points and the evidence; they add up."""
+    st = state(ctx)
+    with st.datamart() as dm:
+        result = show(dm, st.settings, key, _model_name(dm, model), _date(as_of))
+    if as_json:
+        print_json(result)
+        return
+    _render_score(result, top=None)
+
+
+def _render_score(result: ProfileScore, top: int | None) -> None:
+    source = "" if result.source == "snapshot" else " (computed now, no run stored)"
+    console.print(
+        f"[bold]{result.customer_id}[/] {result.model} v{result.version} as of {result.as_of}: "
+        f"score [bold]{result.score:g}[/], band [bold]{result.band or '-'}[/]{source}"
+    )
+    reasons = result.reasons if top is None else result.reasons[:top]
+    rows: list[tuple[object, ...]] = [(r.rule, r.points, r.matched, r.evidence) for r in reasons]
+    if top is None:
+        rows.append(("total", sum(r.points for r in result.reasons), None, ""))
+    title = "Reasons" if top is None else f"Top reasons ({len(reasons)} of {len(result.reasons)})"
+    console.print(
+        rich_table(title, ["rule", "points", "matched", "evidence"], rows, numeric=["points"])
+    )
+
+
+@score_app.command("history")
+def history_cmd(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="Customer id, e-mail or phone.")],
+    model: ModelName,
+    as_json: AsJson = False,
+) -> None:
+    """A customer's score and band at every stored run, and the band changes."""
+    st = state(ctx)
+    with st.datamart() as dm:
+        result = history(dm, st.settings, key, _model_name(dm, model))
+    if as_json:
+        print_json(result)
+        return
+    previous: float | None = None
+    rows = []
+    for point in result.points:
+        change = None if previous is None else point.score - previous
+        rows.append((point.as_of, point.score, change, point.band, point.version))
+        previous = point.score
+    console.print(
+        rich_table(
+            f"{result.customer_id}: {result.model}",
+            ["as of", "score", "change", "band", "version"],
+            rows,
+            numeric=["score", "change", "version"],
+        )
+    )
+    if result.band_changes:
+        console.print(
+            rich_table(
+                "Band changes",
+                ["as of", "from", "to", "direction", "score"],
+                [
+                    (c.as_of, c.from_band, c.to_band, c.direction, c.score)
+                    for c in result.band_changes
+                ],
+                numeric=["score"],
+            )
+        )
+
+
+@score_app.command("adjust")
+def adjust_cmd(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="Customer id, e-mail or phone.")],
+    model: ModelName,
+    add: Annotated[float | None, typer.Option("--add", help="Add these points.")] = None,
+    subtract: Annotated[
+        float | None, typer.Option("--subtract", help="Subtract these points.")
+    ] = None,
+    set_to: Annotated[float | None, typer.Option("--set", help="Set the score to this.")] = None,
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit).")] = "",
+    author: Annotated[str, typer.Option("--author", help="Who (kept in the audit).")] = "",
+    at: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            "--at",
+            formats=["%Y-%m-%d", "%Y-%m-%d %H:%M:%S"],
+            help="When it was decided [default: now]; it counts from the next as-of date.",
+        ),
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Adjust a customer's score by hand (add, subtract or set), with a reason and an author."""
+    chosen = [(k, v) for k, v in (("add", add), ("subtract", subtract), ("set", set_to)) if v]
+    chosen += [("set", set_to)] if set_to == 0 else []
+    if len(chosen) != 1:
+        raise typer.BadParameter("give exactly one of --add, --subtract or --set")
+    kind, points = chosen[0]
+    assert points is not None
+    st = state(ctx)
+    with st.datamart() as dm:
+        name = _model_name(dm, model)
+        get_model(dm, name)
+        made = adjust(dm, st.settings, name, key, kind, points, reason, author, at)
+    if as_json:
+        print_json(made)
+        return
+    console.print(
+        f"{made.kind} {made.points:g} on {made.customer_id} ({made.model}) by {made.author}: "
+        f"{made.reason}; it counts in runs as of {made.made_at.date() + dt.timedelta(days=1)} "
+        "and later"
+    )
