@@ -17,7 +17,16 @@ from clientela.errors import (
     NotFoundError,
 )
 from clientela.profile.view import CustomerProfile
+from clientela.scoring import ScoringModel, load_model_file
 from clientela.services import BuildReport, ValueReport, build, get_profile, value_report
+from clientela.services.score_views import adjust_score, score_history, show_score
+from clientela.services.scoring import (
+    ScoreRun,
+    backfill_scores,
+    register_model,
+    run_model,
+    score_profiles,
+)
 
 __version__ = "0.1.0"
 
@@ -32,15 +41,25 @@ __all__ = [
     "LoadReport",
     "NotFittedError",
     "NotFoundError",
+    "ScoreRun",
+    "ScoringModel",
     "Settings",
     "ValueReport",
     "__version__",
+    "adjust_score",
+    "backfill_scores",
     "build",
     "connect",
     "get_profile",
     "ingest_file",
     "load_folder",
+    "load_model_file",
     "migrate",
+    "register_model",
+    "run_model",
+    "score_history",
+    "score_profiles",
+    "show_score",
     "unify",
     "value_report",
 ]

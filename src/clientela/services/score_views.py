@@ -27,8 +27,11 @@ __all__ = [
     "Reason",
     "ScoreHistory",
     "adjust",
+    "adjust_score",
     "history",
+    "score_history",
     "show",
+    "show_score",
 ]
 
 log = logging.getLogger(__name__)
@@ -252,3 +255,9 @@ def adjust(
     )
     log.info("adjusted %s for %s: %s %g (%s)", chosen.name, profile_id, kind, points, author)
     return adjustment
+
+
+# The names the package's public API uses (``clientela.show_score`` and so on).
+show_score = show
+score_history = history
+adjust_score = adjust

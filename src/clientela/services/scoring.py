@@ -42,6 +42,7 @@ __all__ = [
     "RuleStat",
     "ScoreRun",
     "backfill",
+    "backfill_scores",
     "get_model",
     "list_models",
     "register_model",
@@ -365,3 +366,7 @@ def score_profiles(
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+# The name the package's public API uses (``clientela.backfill_scores``).
+backfill_scores = backfill
