@@ -1,8 +1,9 @@
 """Implicit rules: points for behaviour rows (events, interactions, transactions, social).
 
 Each rule turns its matching rows into *units* that earn points: every row (``repeat: every``,
-at most ``max_per_day`` a day, at most ``max_times`` in all), the newest row (``once``), the
-newest row per object (``per_object``) or per day (``per_day``).  A unit earns ``points`` times
+at most ``max_per_day`` a day), the newest row (``once``), the newest row per object
+(``per_object``) or per day (``per_day``); with ``max_times``, only the newest units up to that
+many occurrences in all.  A unit earns ``points`` times
 its decay factor, which depends on its age in days before the as-of date (see
 ``docs/scoring.md``).  A ``count`` rule earns its points once when enough rows fall in its window.
 """
@@ -141,7 +142,8 @@ def decay_factor(decay: Decay, age: ir.FloatingValue) -> ir.FloatingValue:
         return (periods * math.log(1 - decay.percent / 100)).exp()
     if decay.kind == "window":
         assert decay.days is not None
-        return ibis.ifelse(age < decay.days, 1.0, 0.0)
+        # Up to and including ``days`` old: the same rows as a count window of as many days.
+        return ibis.ifelse(age <= decay.days, 1.0, 0.0)
     return ibis.literal(1.0)
 
 
@@ -205,19 +207,19 @@ def _units(rule: Rule, matched: ir.Table, table_name: str) -> ir.Table:
             else matched[key]
         )
         keyed = matched.mutate(_object=column.cast("string")).filter(lambda t: t._object.notnull())
-        return (
+        units = (
             keyed.group_by(["profile_id", "_object"])
             .aggregate(_at=keyed._at.max(), _count=1)
             .drop("_object")
         )
-    if rule.repeat == "per_day":
+    elif rule.repeat == "per_day":
         days = matched.mutate(_day=matched._at.date())
-        return (
+        units = (
             days.group_by(["profile_id", "_day"])
             .aggregate(_at=days._at.max(), _count=1)
             .drop("_day")
         )
-    if rule.max_per_day:
+    elif rule.max_per_day:
         days = matched.mutate(_day=matched._at.date())
         per_day = days.group_by(["profile_id", "_day"]).aggregate(
             _at=days._at.max(), _n=days.count()
@@ -226,9 +228,18 @@ def _units(rule: Rule, matched: ir.Table, table_name: str) -> ir.Table:
     else:
         units = matched.select("profile_id", "_at", _count=ibis.literal(1, type="int64"))
     if rule.max_times:
-        newest = ibis.row_number().over(group_by=units.profile_id, order_by=ibis.desc(units._at))
-        units = units.mutate(_rank=newest).filter(lambda t: t._rank < rule.max_times).drop("_rank")
+        units = _newest(units, rule.max_times)
     return units
+
+
+def _newest(units: ir.Table, limit: int) -> ir.Table:
+    """The newest units up to ``limit`` occurrences in all (a day's unit may hold several)."""
+    newer_first = ibis.window(
+        group_by=units.profile_id, order_by=ibis.desc(units._at), rows=(None, -1)
+    )
+    counted = units.mutate(_before=units._count.sum().over(newer_first).fill_null(0))
+    kept = counted.filter(counted._before < limit)
+    return kept.mutate(_count=ibis.least(kept._count, limit - kept._before)).drop("_before")
 
 
 def _line(rule: Rule, lines: ir.Table, points: ir.Value, text: ir.StringValue) -> ir.Table:

@@ -3,7 +3,8 @@
 A condition compares one value of a row (a profile field, a third-party attribute, a column or a
 JSON property of a behaviour row) with a constant.  A test on a missing value is false, except
 ``missing: true``.  Strings compare as they are (use ``matches`` with ``(?i)`` to ignore case);
-a number compared with text (third-party values are text) compares the text read as a number.
+a number compared with text (third-party values are text) compares the text read as a number,
+and text that does not read as the row's type (a date, a number, yes or no) compares as text.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ import ibis.expr.types as ir
 
 from clientela.scoring.definition import Condition
 
-__all__ = ["evidence", "json_property", "predicate"]
+__all__ = ["as_text", "evidence", "json_property", "predicate"]
 
 Resolve = Callable[[Condition], ir.Value]
 
 _NUMBER = r"^\s*[-+]?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?\s*$"
+_TRUE = ("true", "yes", "1")
+_FALSE = ("false", "no", "0")
 
 
 def json_property(properties: ir.StringValue, name: str) -> ir.StringValue:
@@ -66,7 +69,12 @@ def _compare(op: str, value: ir.Value, expected: Any) -> ir.BooleanValue:
         return value.cast("string").re_search(str(expected))
     if op in ("in", "not_in"):
         values = list(expected)
-        found = _as_comparable(value, values[0]).isin([_constant(value, v) for v in values])
+        mixed = len({isinstance(v, str) for v in values}) > 1
+        if mixed or any(isinstance(v, str) and _read_as(value, v) is None for v in values):
+            words = [v if isinstance(v, str) else f"{v:g}" for v in values]
+            found = as_text(value).isin(words)
+        else:
+            found = _as_comparable(value, values[0]).isin([_constant(value, v) for v in values])
         return found if op == "in" else ~found
     if op == "between":
         low, high = expected
@@ -91,7 +99,7 @@ def _as_comparable(value: ir.Value, expected: Any) -> ir.Value:
     if isinstance(expected, bool):
         if dtype.is_boolean():
             return value
-        return value.cast("string").lower().isin(["true", "1", "yes"])
+        return value.cast("string").lower().isin(list(_TRUE))
     if isinstance(expected, int | float):
         if dtype.is_numeric():
             return value
@@ -99,23 +107,36 @@ def _as_comparable(value: ir.Value, expected: Any) -> ir.Value:
             return value.cast("int64")
         text = value.cast("string")
         return ibis.ifelse(text.re_search(_NUMBER), text.strip().cast("float64"), ibis.null())
-    if dtype.is_temporal() or dtype.is_numeric() or dtype.is_boolean():
+    if isinstance(expected, str) and _read_as(value, expected) is None:
+        return as_text(value)  # text that is no date, number or yes/no: compared as text
+    if dtype.is_date() or dtype.is_timestamp() or dtype.is_numeric() or dtype.is_boolean():
         return value
     return value.cast("string")
 
 
 def _constant(value: ir.Value, expected: Any) -> Any:
-    dtype = value.type()
     if isinstance(expected, str):
-        if dtype.is_date():
-            return ibis.literal(dt.date.fromisoformat(expected), type="date")
-        if dtype.is_timestamp():
-            return ibis.literal(dt.datetime.fromisoformat(expected), type="timestamp")
-        if dtype.is_numeric():
-            return float(expected)
-    if isinstance(expected, bool) and not dtype.is_boolean():
-        return expected
+        typed = _read_as(value, expected)
+        return expected if typed is None else typed
     return expected
+
+
+def _read_as(value: ir.Value, text: str) -> Any:
+    """``text`` read in the type of the row's value; None when it does not read as one."""
+    dtype = value.type()
+    try:
+        if dtype.is_date():
+            return ibis.literal(dt.date.fromisoformat(text), type="date")
+        if dtype.is_timestamp():
+            return ibis.literal(dt.datetime.fromisoformat(text), type="timestamp")
+        if dtype.is_numeric():
+            return float(text)
+    except ValueError:
+        return None
+    if dtype.is_boolean():
+        word = text.strip().lower()
+        return True if word in _TRUE else False if word in _FALSE else None
+    return text
 
 
 def evidence(condition: Condition, resolve: Resolve) -> ir.StringValue:
@@ -123,12 +144,23 @@ def evidence(condition: Condition, resolve: Resolve) -> ir.StringValue:
     parts: list[ir.StringValue] = []
     for leaf in condition.leaves():
         value = resolve(leaf)
-        shown = value.cast("string").fill_null("(missing)")
+        shown = as_text(value).fill_null("(missing)")
         parts.append(ibis.literal(f"{_label(leaf)} = ") + shown)
     result = parts[0]
     for part in parts[1:]:
         result = result + ibis.literal("; ") + part
     return result
+
+
+def as_text(value: ir.Value) -> ir.StringValue:
+    """A value as text, the same on every backend (PostgreSQL writes 10.0 as ``10``, DuckDB as
+    ``10.0``): whole floating-point numbers without a fraction."""
+    text: ir.StringValue = value.cast("string")
+    if value.type().is_floating():
+        number: ir.FloatingValue = value
+        whole = (number == number.floor()) & (number.abs() < 1e15)
+        text = ibis.ifelse(whole, number.cast("int64").cast("string"), text)
+    return text
 
 
 def _label(leaf: Condition) -> str:

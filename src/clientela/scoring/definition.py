@@ -20,8 +20,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from clientela.errors import ConfigError
-from clientela.yamlfile import _LineLoader, config_error, read_yaml
+from clientela.errors import ConfigError, suggest
+from clientela.scoring._model_errors import ModelProblemError, model_error
+from clientela.yamlfile import _LineLoader, read_yaml
 
 __all__ = [
     "ACTIVITY_TABLES",
@@ -71,6 +72,9 @@ DEFAULT_OBJECT: dict[str, str] = {
 }
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
+# Look-arounds, named groups and back-references: Python reads them, DuckDB (RE2) or
+# PostgreSQL does not.
+_UNPORTABLE_PATTERN = re.compile(r"\(\?(<?[=!]|P)|\\[1-9]")
 
 
 # -- values the engine reads ------------------------------------------------------------------
@@ -97,7 +101,7 @@ class Condition:
 class Decay:
     """How implicit points lose weight with age (days before the as-of date).
 
-    ``none``: factor 1. ``window``: 1 within ``days``, else 0. ``half_life``: 0.5 ** (age /
+    ``none``: factor 1. ``window``: 1 up to ``days`` old, else 0. ``half_life``: 0.5 ** (age /
     days). ``percent``: (1 - percent / 100) ** floor(age / days).
     """
 
@@ -279,6 +283,11 @@ class ConditionSpec(_Strict):
                 re.compile(self.matches)
             except re.error as exc:
                 raise ValueError(f"'matches' is not a valid pattern: {exc}") from None
+            if _UNPORTABLE_PATTERN.search(self.matches):
+                raise ValueError(
+                    "'matches' uses a look-around, a named group or a back-reference, which "
+                    "the datamart's regular expressions (DuckDB, PostgreSQL) do not all support"
+                )
         if self.between is not None and self.between[0] > self.between[1]:
             raise ValueError("'between' needs the lower bound first")
         return self
@@ -353,7 +362,7 @@ class RuleSpec(_Strict):
         if (self.when is None) == (self.activity is None):
             raise ValueError(
                 f"rule '{self.name}' needs either 'when' (a test on the profile) or 'activity' "
-                "(points for behaviour), not both"
+                "(points for behaviour)" + (", not both" if self.when is not None else "")
             )
         if self.activity is None:
             implicit_only = [
@@ -426,20 +435,23 @@ class ModelSpec(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> ModelSpec:
         names = [rule.name for rule in self.rules]
-        doubled = sorted({n for n in names if names.count(n) > 1})
-        if doubled:
-            raise ValueError(f"rule names must be unique: {', '.join(doubled)}")
-        for rule in self.rules:
+        for index, name in enumerate(names):
+            if name in names[:index]:
+                raise ModelProblemError(
+                    f"rule names must be unique: '{name}' is used twice", "rules", index
+                )
+        for index, rule in enumerate(self.rules):
             if rule.group is not None and self.groups and rule.group not in self.groups:
-                from clientela.errors import suggest
-
                 hint = suggest(rule.group, self.groups)
-                raise ValueError(
+                raise ModelProblemError(
                     f"rule '{rule.name}' names group '{rule.group}', which 'groups' does not "
-                    f"define{hint}"
+                    f"define{hint}",
+                    "rules",
+                    index,
+                    "group",
                 )
         if self.maximum is not None and self.minimum is not None and self.minimum > self.maximum:
-            raise ValueError("'minimum' must not be above 'maximum'")
+            raise ModelProblemError("'minimum' must not be above 'maximum'", "minimum")
         _check_bands(self.bands)
         return self
 
@@ -448,37 +460,72 @@ def _check_bands(bands: list[BandSpec]) -> None:
     if not bands:
         return
     names = [band.name for band in bands]
-    if len(set(names)) != len(names):
-        raise ValueError("band names must be unique")
-    for band in bands:
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            raise ModelProblemError(
+                f"band names must be unique: '{name}' is used twice", "bands", index
+            )
+    for index, band in enumerate(bands):
         if band.min is not None and band.max is not None and band.min >= band.max:
-            raise ValueError(f"band '{band.name}' has min {_num(band.min)} >= max {_num(band.max)}")
-    ordered = sorted(bands, key=lambda b: -math.inf if b.min is None else b.min)
-    if ordered != bands:
-        raise ValueError("bands must be listed from the lowest to the highest")
+            raise ModelProblemError(
+                f"band '{band.name}' has min {_num(band.min)} >= max {_num(band.max)}",
+                "bands",
+                index,
+            )
+    for index, (low, high) in enumerate(itertools.pairwise(bands), start=1):
+        if _lower_end(high) < _lower_end(low):
+            raise ModelProblemError(
+                f"bands must be listed from the lowest to the highest: '{high.name}' comes "
+                f"after '{low.name}'",
+                "bands",
+                index,
+            )
     if bands[0].min is not None:
-        raise ValueError(
-            f"the lowest band '{bands[0].name}' must have no 'min' so that every score has a band"
+        raise ModelProblemError(
+            f"the lowest band '{bands[0].name}' must have no 'min' so that every score has a band",
+            "bands",
+            0,
+            "min",
         )
     if bands[-1].max is not None:
-        raise ValueError(
-            f"the highest band '{bands[-1].name}' must have no 'max' so that every score has a band"
+        raise ModelProblemError(
+            f"the highest band '{bands[-1].name}' must have no 'max' so that every score has a "
+            "band",
+            "bands",
+            len(bands) - 1,
+            "max",
         )
-    for low, high in itertools.pairwise(bands):
+    for index, (low, high) in enumerate(itertools.pairwise(bands), start=1):
         if low.max is None:
-            raise ValueError(f"band '{low.name}' needs a 'max' (band '{high.name}' follows it)")
+            raise ModelProblemError(
+                f"band '{low.name}' needs a 'max' (band '{high.name}' follows it)",
+                "bands",
+                index - 1,
+            )
         if high.min is None:
-            raise ValueError(f"band '{high.name}' needs a 'min' (it follows band '{low.name}')")
+            raise ModelProblemError(
+                f"band '{high.name}' needs a 'min' (it follows band '{low.name}')", "bands", index
+            )
         if high.min < low.max:
-            raise ValueError(
+            raise ModelProblemError(
                 f"bands '{low.name}' (below {_num(low.max)}) and '{high.name}' (from "
-                f"{_num(high.min)}) overlap"
+                f"{_num(high.min)}) overlap",
+                "bands",
+                index,
+                "min",
             )
         if high.min > low.max:
-            raise ValueError(
+            raise ModelProblemError(
                 f"bands '{low.name}' and '{high.name}' leave a gap between {_num(low.max)} and "
-                f"{_num(high.min)}"
+                f"{_num(high.min)}",
+                "bands",
+                index,
+                "min",
             )
+
+
+def _lower_end(band: BandSpec) -> float:
+    return -math.inf if band.min is None else band.min
 
 
 def _num(value: float | None) -> str:
@@ -514,7 +561,7 @@ def parse_model(data: Any, text: str, path: Path | None) -> ScoringModel:
     try:
         spec = ModelSpec.model_validate(data)
     except ValidationError as exc:
-        raise config_error(exc, ModelSpec, data, path) from None
+        raise model_error(exc, ModelSpec, data, path) from None
     rule_lines = _lines(data, "rules")
     rules = tuple(
         _rule(rule, raw, rule_lines[i] if i < len(rule_lines) else None)

@@ -19,7 +19,7 @@ import ibis
 import ibis.expr.types as ir
 
 from clientela.scoring._activity import implicit_ledger
-from clientela.scoring._conditions import evidence, predicate
+from clientela.scoring._conditions import as_text, evidence, predicate
 from clientela.scoring._facts import attribute_column
 from clientela.scoring.definition import Condition, Rule, ScoringModel
 
@@ -134,7 +134,7 @@ def _with_group_caps(model: ScoringModel, ledger: ir.Table) -> ir.Table:
                     f"cap:{name}",
                     name,
                     ibis.literal(f"rules of group {name} gave ")
-                    + outside.total.round(2).cast("string")
+                    + as_text(outside.total.round(2))
                     + ibis.literal(f"; the group counts {words} {bound:g}"),
                 )
             )
@@ -187,7 +187,7 @@ def _adjustment_text(rows: ir.Table) -> ir.StringValue:
     text: ir.StringValue = (
         rows.kind
         + ibis.literal(" ")
-        + rows.points.round(2).cast("string")
+        + as_text(rows.points.round(2))
         + ibis.literal(" by ")
         + rows.author.fill_null("(unknown)")
         + ibis.literal(" on ")
@@ -212,7 +212,7 @@ def _with_limits(model: ScoringModel, ledger: ir.Table) -> ir.Table:
                 "limit:maximum",
                 None,
                 ibis.literal("the rules gave ")
-                + over.total.round(2).cast("string")
+                + as_text(over.total.round(2))
                 + ibis.literal(f"; the model's maximum is {model.maximum:g}"),
             )
         )
@@ -225,7 +225,7 @@ def _with_limits(model: ScoringModel, ledger: ir.Table) -> ir.Table:
                 "limit:minimum",
                 None,
                 ibis.literal("the rules gave ")
-                + under.total.round(2).cast("string")
+                + as_text(under.total.round(2))
                 + ibis.literal(f"; the model's minimum is {model.minimum:g}"),
             )
         )

@@ -226,6 +226,12 @@ def validate_against_datamart(dm: Datamart, model: ScoringModel) -> None:
                         file=source,
                         line=leaf.line or rule.line,
                     )
+        if rule.per and rule.per.startswith("properties.") and table != "events":
+            raise ConfigError(
+                f"rule '{rule.name}': only events have properties; 'per' names a column of {table}",
+                file=source,
+                line=rule.line,
+            )
         if rule.per and not rule.per.startswith("properties.") and rule.per not in columns:
             raise ConfigError(
                 f"rule '{rule.name}': 'per' names no column of {table}: '{rule.per}'"

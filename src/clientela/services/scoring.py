@@ -22,12 +22,19 @@ import pyarrow as pa
 from clientela.config import Settings
 from clientela.datamart import Datamart
 from clientela.datamart.backends import quote
+from clientela.datamart.ingest.identity import with_profile
 from clientela.errors import DataError
 from clientela.progress import NO_PROGRESS, Progress
 from clientela.scoring._activity import activity_rows
 from clientela.scoring._facts import profile_facts, profiles
 from clientela.scoring.definition import ScoringModel
-from clientela.scoring.engine import assign_bands, band_changes, score_ledger, totals
+from clientela.scoring.engine import (
+    LEDGER_SCHEMA,
+    assign_bands,
+    band_changes,
+    score_ledger,
+    totals,
+)
 from clientela.services._score_models import (
     get_model,
     list_models,
@@ -145,9 +152,13 @@ def _compute(
         facts = profile_facts(
             customers, identity, dm.table("third_party"), summary, fields, model.attributes(), as_of
         )
+        adjustments = _adjustments(dm.table("score_adjustments"), identity)
         if restrict is not None:
             facts = facts.semi_join(restrict, facts.profile_id == restrict.profile_id)
-        ledger = score_ledger(model, facts, activities, dm.table("score_adjustments"), as_of)
+            adjustments = adjustments.semi_join(
+                restrict, adjustments.profile_id == restrict.profile_id
+            )
+        ledger = score_ledger(model, facts, activities, adjustments, as_of)
         dm.create_table_as(_LEDGER, ledger, temp=True)
         task.advance()
 
@@ -161,6 +172,13 @@ def _compute(
         for name in activities:
             dm.drop_table(f"_score_activity_{name}")
         task.advance()
+
+
+def _adjustments(stored: ir.Table, identity: ir.Table) -> ir.Table:
+    """Manual adjustments, each on the profile its customer belongs to now: one made before a
+    merge follows the customer into the merged profile."""
+    moved = with_profile(stored.rename(_adjusted="profile_id"), identity, column="_adjusted")
+    return moved.drop("_adjusted")
 
 
 def _fields_of(model: ScoringModel) -> list[str]:
@@ -359,6 +377,8 @@ def score_profiles(
     ledger = dm.to_pyarrow(
         dm.temp_table(_LEDGER).order_by(["profile_id", ibis.desc("points"), "rule"])
     )
+    # DuckDB sums integers as HUGEINT, which would reach Python as Decimal.
+    ledger = ledger.cast(LEDGER_SCHEMA.to_pyarrow())
     for temp in (_LEDGER, _RESULT, _ONLY):
         dm.drop_table(temp)
     return ProfileScores(chosen.name, chosen.version, as_of, scores, ledger)
