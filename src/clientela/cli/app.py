@@ -101,6 +101,7 @@ def _register() -> None:
         ingest_cmds,
         profile_cmds,
         score_cmds,
+        score_list_cmds,
     )
 
 
