@@ -59,7 +59,7 @@ def root(
         str | None,
         typer.Option(
             "--db",
-            help="DuckDB file or postgresql:// URL [env CLIENTELA_DB; default clientela.duckdb]",
+            help="DuckDB file or postgresql:// URL (env CLIENTELA_DB; default clientela.duckdb)",
             show_default=False,
         ),
     ] = None,

@@ -33,8 +33,8 @@ AsOf = Annotated[
     typer.Option(
         "--as-of",
         formats=["%Y-%m-%d"],
-        help="Count data before this day (YYYY-MM-DD) [default: the day after the newest "
-        "transaction].",
+        help="Count data before this day (YYYY-MM-DD); by default the day after the newest "
+        "transaction.",
         show_default=False,
     ),
 ]

@@ -43,8 +43,8 @@ Day = Annotated[
     typer.Option(
         "--as-of",
         formats=["%Y-%m-%d"],
-        help="Score with the data before this day (YYYY-MM-DD) [default: the day after the "
-        "newest transaction].",
+        help="Score with the data before this day (YYYY-MM-DD); by default the day after the "
+        "newest transaction.",
         show_default=False,
     ),
 ]
@@ -282,7 +282,7 @@ def adjust_cmd(
         typer.Option(
             "--at",
             formats=["%Y-%m-%d", "%Y-%m-%d %H:%M:%S"],
-            help="When it was decided [default: now]; it counts from the next as-of date.",
+            help="When it was decided (default: now); it counts from the next as-of date.",
         ),
     ] = None,
     as_json: AsJson = False,
