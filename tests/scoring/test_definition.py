@@ -462,7 +462,7 @@ FILE_CASES = [
         """),
         3,
         "rule 'a': 'count' gives its points once; it does not combine with repeat, per, "
-        "max_per_day or max_times",
+        "max_per_day, max_per_period or max_times",
     ),
     (
         "per without per_object",

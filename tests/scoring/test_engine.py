@@ -220,6 +220,7 @@ def test_repeat_policies_and_filters(datamart: Datamart, settings: Settings) -> 
         _activity("one_a_day", 1, view, max_per_day=1),
         _activity("twice", 1, view, max_times=2),
         _activity("two_a_day_three_in_all", 1, view, max_per_day=2, max_times=3),
+        _activity("two_per_three_days", 1, view, max_per_period="{times: 2, days: 3}"),
         _activity("two_objects", 1, view, repeat="per_object", max_times=2),
         _activity("two_days", 1, view, repeat="per_day", max_times=2),
         _activity("page_b", 1, "{type: page_view, where: [{property: page, equals: /b}]}"),
@@ -238,6 +239,7 @@ def test_repeat_policies_and_filters(datamart: Datamart, settings: Settings) -> 
         "one_a_day": {"e1": 3, "e2": 1},
         "twice": {"e1": 2, "e2": 1},
         "two_a_day_three_in_all": {"e1": 3, "e2": 1},
+        "two_per_three_days": {"e1": 3, "e2": 1},  # 3 views in the last 3 days count 2, +1 older
         "two_objects": {"e1": 2, "e2": 1},
         "two_days": {"e1": 2, "e2": 1},
         "page_b": {"e1": 3},

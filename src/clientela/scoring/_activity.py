@@ -1,11 +1,11 @@
 """Implicit rules: points for behaviour rows (events, interactions, transactions, social).
 
 Each rule turns its matching rows into *units* that earn points: every row (``repeat: every``,
-at most ``max_per_day`` a day), the newest row (``once``), the newest row per object
-(``per_object``) or per day (``per_day``); with ``max_times``, only the newest units up to that
-many occurrences in all.  A unit earns ``points`` times
-its decay factor, which depends on its age in days before the as-of date (see
-``docs/scoring.md``).  A ``count`` rule earns its points once when enough rows fall in its window.
+at most ``max_per_day`` a day or ``max_per_period`` per period), the newest row (``once``), the
+newest row per object (``per_object``) or per day (``per_day``); with ``max_times``, only the
+newest units up to that many occurrences in all.  A unit earns ``points`` times its decay factor,
+which depends on its age in days before the as-of date (see ``docs/scoring.md``).  A ``count``
+rule earns its points once when enough rows fall in its window.
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ def implicit_ledger(
                 f" x {what} in the {window} days before {as_of} (at least {rule.count.at_least})"
             ),
         )
-    units = _units(rule, matched, table_name)
+    units = _units(rule, matched, table_name, as_of)
     decay = rule.decay or default_decay
     weight = decay_factor(decay, _age_days(units._at, as_of))
     units = units.mutate(_earned=units._count * weight * rule.points)
@@ -184,6 +184,8 @@ def implicit_ledger(
     }[rule.repeat]
     if rule.max_per_day:
         policy += f", at most {rule.max_per_day} a day"
+    if rule.max_per_period:
+        policy += f", at most {rule.max_per_period[0]} per {rule.max_per_period[1]} days"
     if rule.max_times:
         policy += f", at most {rule.max_times} in all"
     decay_note = "" if decay.kind == "none" else f", decay {decay.describe()}"
@@ -195,7 +197,7 @@ def implicit_ledger(
     return _line(rule, lines, lines.points, text)
 
 
-def _units(rule: Rule, matched: ir.Table, table_name: str) -> ir.Table:
+def _units(rule: Rule, matched: ir.Table, table_name: str, as_of: dt.date) -> ir.Table:
     """``profile_id``, ``_at`` (when, for its age) and ``_count`` (occurrences) per unit."""
     if rule.repeat == "once":
         return matched.group_by("profile_id").aggregate(_at=matched._at.max(), _count=1)
@@ -225,6 +227,13 @@ def _units(rule: Rule, matched: ir.Table, table_name: str) -> ir.Table:
             _at=days._at.max(), _n=days.count()
         )
         units = per_day.mutate(_count=ibis.least(per_day._n, rule.max_per_day)).drop("_n", "_day")
+    elif rule.max_per_period:
+        times, days = rule.max_per_period
+        periods = matched.mutate(_period=(_age_days(matched._at, as_of) / days).floor())
+        per_period = periods.group_by(["profile_id", "_period"]).aggregate(
+            _at=periods._at.max(), _n=periods.count()
+        )
+        units = per_period.mutate(_count=ibis.least(per_period._n, times)).drop("_n", "_period")
     else:
         units = matched.select("profile_id", "_at", _count=ibis.literal(1, type="int64"))
     if rule.max_times:

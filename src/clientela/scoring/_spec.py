@@ -30,6 +30,7 @@ __all__ = [
     "LevelsSpec",
     "ModelSpec",
     "Operator",
+    "PeriodCapSpec",
     "Repeat",
     "RuleSpec",
     "SubjectKind",
@@ -180,6 +181,13 @@ class ActivitySpec(_Strict):
     where: list[ConditionSpec] = []
 
 
+class PeriodCapSpec(_Strict):
+    """At most ``times`` rows in each period of ``days`` days, counted back from the as-of date."""
+
+    times: int = Field(ge=1)
+    days: int = Field(ge=1)
+
+
 class RuleSpec(_Strict):
     name: str
     description: str = ""
@@ -190,6 +198,7 @@ class RuleSpec(_Strict):
     repeat: Repeat = "every"
     per: str | None = None
     max_per_day: int | None = Field(default=None, ge=1)
+    max_per_period: PeriodCapSpec | None = None
     max_times: int | None = Field(default=None, ge=1)
     max_points: float | None = Field(default=None, gt=0)
     count: CountSpec | None = None
@@ -212,7 +221,7 @@ class RuleSpec(_Strict):
         if self.activity is None:
             implicit_only = [
                 key
-                for key in ("per", "max_per_day", "max_times", "count", "decay")
+                for key in ("per", "max_per_day", "max_per_period", "max_times", "count", "decay")
                 if getattr(self, key) is not None
             ]
             if self.repeat != "every":
@@ -222,16 +231,24 @@ class RuleSpec(_Strict):
                     f"rule '{self.name}': {', '.join(implicit_only)} only apply to 'activity' rules"
                 )
         if self.count is not None and (
-            self.repeat != "every" or self.max_per_day or self.max_times or self.per
+            self.repeat != "every"
+            or self.max_per_day
+            or self.max_per_period
+            or self.max_times
+            or self.per
         ):
             raise ValueError(
                 f"rule '{self.name}': 'count' gives its points once; it does not combine with "
-                "repeat, per, max_per_day or max_times"
+                "repeat, per, max_per_day, max_per_period or max_times"
             )
         if self.per is not None and self.repeat != "per_object":
             raise ValueError(f"rule '{self.name}': 'per' needs repeat: per_object")
         if self.max_per_day is not None and self.repeat != "every":
             raise ValueError(f"rule '{self.name}': 'max_per_day' needs repeat: every")
+        if self.max_per_period is not None and (self.repeat != "every" or self.max_per_day):
+            raise ValueError(
+                f"rule '{self.name}': 'max_per_period' needs repeat: every and no max_per_day"
+            )
         return self
 
 

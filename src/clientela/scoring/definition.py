@@ -122,6 +122,8 @@ class Rule:
     repeat: Repeat = "every"
     per: str | None = None
     max_per_day: int | None = None
+    # (times, days): at most ``times`` rows in each ``days``-day period back from the as-of date
+    max_per_period: tuple[int, int] | None = None
     max_times: int | None = None
     max_points: float | None = None
     count: CountWindow | None = None
@@ -286,6 +288,9 @@ def _rule(spec: RuleSpec, raw: Any, line: int | None) -> Rule:
         repeat=spec.repeat,
         per=spec.per,
         max_per_day=spec.max_per_day,
+        max_per_period=(
+            (spec.max_per_period.times, spec.max_per_period.days) if spec.max_per_period else None
+        ),
         max_times=spec.max_times,
         max_points=spec.max_points,
         count=CountWindow(spec.count.at_least, spec.count.within_days) if spec.count else None,
