@@ -284,7 +284,9 @@ class Datamart:
         if self.kind == "duckdb":
             view = f"_clientela_arrow_{id(data)}"
             con = self.backend.con
-            con.register(view, data)
+            # The bare C stream: a registered Arrow table would stay alive until the
+            # transaction ends, and a load's transaction inserts many.
+            con.register(view, data.__arrow_c_stream__())
             try:
                 con.execute(f"INSERT INTO {quote(name)} ({columns}) SELECT * FROM {quote(view)}")
             finally:

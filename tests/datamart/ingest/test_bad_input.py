@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import CliResult
@@ -161,6 +163,26 @@ def test_corrupt_xlsx(cli: Cli, db: Path, tmp_path: Path) -> None:
     broken.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 2])
     line = _error(_ingest(cli, db, broken, "--into", "customers"))
     assert "broken.xlsx" in line and "not a readable XLSX workbook" in line
+
+
+def test_parquet_damaged_after_its_first_rows(
+    cli: Cli, db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DuckDB reads a Parquet file itself once the reader has read its first rows: damage
+    further on is still one line naming the file, and nothing is loaded."""
+    monkeypatch.setenv("CLIENTELA_BATCH_ROWS", "1000")
+    rows = 200_000
+    ids = [f"C{i}" for i in range(rows)]
+    table = pa.table({"customer_id": ids, "city": [f"city {i % 977}" for i in range(rows)]})
+    path = tmp_path / "c.parquet"
+    pq.write_table(table, path, row_group_size=20_000)
+    data = bytearray(path.read_bytes())
+    start = len(data) * 4 // 5
+    data[start : start + 3000] = b"\x55" * 3000
+    path.write_bytes(bytes(data))
+    line = _error(_ingest(cli, db, path, "--into", "customers"))
+    assert "c.parquet" in line and "cannot read the Parquet file" in line
+    assert _count(db, "SELECT count(*) FROM customers") == 0
 
 
 def test_mapping_with_a_misspelt_key(cli: Cli, db: Path, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import json
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,39 @@ def test_duplicates_within_and_across_files(
     amounts = sorted(datamart.sql("SELECT transaction_id, amount FROM transactions"))
     assert amounts == [("A-1", 5.0), ("A-2", 10.0), ("B-1", 7.0)]
     assert datamart.sql("SELECT count(*) FROM loads")[0][0] == 4
+
+
+def test_every_reject_keeps_its_raw_row(
+    datamart: Datamart, settings: Settings, tmp_path: Path
+) -> None:
+    """A row failing a row rule, or a check of the whole file (duplicate key, unknown customer,
+    conflict with a loaded row), is kept with the row as the file had it."""
+    _customers(datamart, settings, tmp_path, "C1")
+    rows = [
+        ["A", "1", "C1", "2024-01-01", "1", "5", ""],
+        ["A", "1", "C1", "2024-01-01", "1", "5", ""],
+        ["B", "1", "C9", "2024-01-01", "1", "5", ""],
+        ["C", "1", "C1", "2024-01-02", "one", "5", ""],
+        ["D", "1", "C1", "2024-01-03", "2", "5", ""],
+    ]
+    mapping = Mapping.model_validate(
+        {"columns": {"transaction_id": {"expr": "concat(order_id, '-', line_no)"}}}
+    )
+    first = write_csv(tmp_path / "t1.csv", TX, rows)
+    ingest_file(datamart, settings, first, "transactions", mapping, as_of=AS_OF)
+    changed = [*rows[4][:4], "3", *rows[4][5:]]
+    second = write_csv(tmp_path / "t2.csv", TX, [rows[0], changed])
+    ingest_file(datamart, settings, second, "transactions", mapping, as_of=AS_OF)
+    found = sorted(
+        (rule, line, json.loads(raw))
+        for rule, line, raw in datamart.sql("SELECT rule, line, raw FROM rejects")
+    )
+    assert found == [
+        ("conflict", 3, dict(zip(TX, changed, strict=True))),
+        ("duplicate_key", 3, dict(zip(TX, rows[1], strict=True))),
+        ("type", 5, dict(zip(TX, rows[3], strict=True))),
+        ("unknown_customer", 4, dict(zip(TX, rows[2], strict=True))),
+    ]
 
 
 def test_customers_update_and_count_unchanged(

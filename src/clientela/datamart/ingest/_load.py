@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 from clientela.config import Settings
@@ -25,6 +26,7 @@ from clientela.datamart.ingest._merge import (
     reject_duplicates,
     reject_unknown_customers,
 )
+from clientela.datamart.ingest._raw import fill_raw
 from clientela.datamart.ingest._readers import RawSource, open_source
 from clientela.datamart.ingest._rules import FAIL_TYPE
 from clientela.datamart.ingest._transform import (
@@ -45,6 +47,8 @@ log = logging.getLogger(__name__)
 
 MappingArg = Path | str | Mapping | None
 _REJECT_COLUMNS = "load_id, file, line, target, column_name, value, rule, reason, action, raw"
+# The Arrow bytes a chunk of a file takes in memory while it is typed and checked.
+CHUNK_BYTES = 32 << 20
 _STAGE_EXTRA = {"__line": "int64", "__row": "int64", "__raw": "string"}
 
 
@@ -172,16 +176,20 @@ def _load_one(
     started = as_of or _utcnow()
     name = _display(path)
     mapping = located.mapping if located is not None else Mapping()
-    raw = open_source(
-        path if isinstance(path, pa.Table) else Path(path),
-        name=name,
-        delimiter=mapping.delimiter,
-        encoding=mapping.encoding,
-        header=mapping.header,
-        names=mapping.names,
-        sheet=mapping.sheet,
-        batch_rows=settings.batch_rows,
-    )
+
+    def reopen() -> RawSource:
+        return open_source(
+            path if isinstance(path, pa.Table) else Path(path),
+            name=name,
+            delimiter=mapping.delimiter,
+            encoding=mapping.encoding,
+            header=mapping.header,
+            names=mapping.names,
+            sheet=mapping.sheet,
+            batch_rows=settings.batch_rows,
+        )
+
+    raw = reopen()
     origins = resolve_origins(target, located, raw)
     with progress.task(f"loading {Path(name).name} into {target.name}", raw.total) as task:
         first = next(raw.batches, None)
@@ -210,8 +218,11 @@ def _load_one(
         ctx = StageContext(dm, target, stage, load_id, name)
         collapsed = reject_duplicates(ctx, mapping.duplicates)
         policy = (mapping.unknown_customers if located else None) or settings.unknown_customers
-        _unknown, placeholders = reject_unknown_customers(ctx, policy)
+        unknown, placeholders = reject_unknown_customers(ctx, policy)
         counts = merge(ctx)
+        duplicates = collapsed if mapping.duplicates == "reject" else 0
+        if first is not None and (duplicates or unknown or counts.rejected):
+            fill_raw(dm, reopen(), plan.raw_sql, load_id)
         dm.drop_table(stage)
     by_rule = {
         str(rule): int(n)
@@ -345,8 +356,9 @@ def _transform_in_datamart(
 
     The reader's batches reach DuckDB as an Arrow stream, so Python holds one block at a time
     and the stage (a temporary table, which DuckDB spills to disk beyond ``memory_limit``)
-    holds the rows: nothing else grows with the file.  Failing rows are staged too, then moved
-    to ``rejects`` in one statement each.  Returns what :func:`_transform_all` returns.
+    holds the rows: nothing else grows with the file.  A Parquet file of plain column types is
+    read by DuckDB itself, in parallel.  Failing rows are staged too, then moved to ``rejects``
+    in one statement each.  Returns what :func:`_transform_all` returns.
     """
     con = dm.backend.con
     stage = quote(f"_stage_{load_id}")
@@ -375,29 +387,77 @@ def _transform_in_datamart(
         except Exception as exc:
             failure.append(exc)
 
-    schema = first.schema.append(pa.field("__row", pa.int64()))
-    reader = pa.RecordBatchReader.from_batches(schema, numbered())
     columns = [*plan.spec.columns, "__line", "__row", "__raw", *_FAIL_COLUMNS]
     listed = ", ".join(quote(c) for c in columns)
     register_functions(con, settings)
-    con.register(source, reader)
+    parquet = _parquet_relation(raw, first)
+    if parquet is not None:
+        # DuckDB reads the file itself, in parallel, without Python in the way.
+        close = getattr(raw.batches, "close", None)
+        if close is not None:
+            close()  # the Arrow reader's file
+        dm.sql(f"CREATE TEMPORARY VIEW {quote(source)} AS {parquet}")
+        numbered_rows[0] = int(raw.total or 0)
+    else:
+        schema = first.schema.append(pa.field("__row", pa.int64()))
+        reader = pa.RecordBatchReader.from_batches(schema, numbered())
+        # The bare C stream, not the reader: DuckDB wraps a reader in a pyarrow scanner that
+        # runs ahead of the query (holding much of the file), and a registered Arrow object
+        # stays alive until the transaction ends.  The stream is consumed once, a batch at a
+        # time.
+        con.register(source, reader.__arrow_c_stream__())
     try:
         # Rows the mapping's ``where`` leaves out are only counted.
         kept = dm.sql(
             f"INSERT INTO {stage} ({listed}) SELECT {listed} FROM ({plan.sql}) WHERE __keep"
         )
+    except duckdb.Error as exc:
+        if parquet is None or isinstance(
+            exc, duckdb.OutOfMemoryException | duckdb.InterruptException
+        ):
+            raise
+        # The footer and the first rows were read already: the rest of the file is damaged.
+        reason = str(exc).splitlines()[0]
+        raise DataError(f"cannot read the Parquet file ({reason})", file=name) from None
     finally:
-        con.unregister(source)
+        if parquet is None:
+            con.unregister(source)
         unregister_functions(con)
     if failure:
         raise failure[0]
+    if parquet is not None:
+        dm.sql(f"DROP VIEW {quote(source)}")
+        task.advance(raw.total or 0)
     read = numbered_rows[0] * plan.rows_per_source_row
     filtered = read - int(kept[0][0])
-    # Through Arrow, as the batch path does: an INSERT ... SELECT into rejects inside the
-    # transaction was not seen by the later lookup of the load's rejects (by load_id).
-    cleared = _write_rejects(con, dm, stage, "TRUE", load_id, name, plan.spec.name)
+    cleared = _stage_rejects(dm, stage, load_id, name, plan.spec.name)
     dm.sql(f"DELETE FROM {stage} WHERE __fail IS NOT NULL")
     return read, cleared, filtered
+
+
+def _native_type(dtype: pa.DataType) -> bool:
+    """A Parquet column type DuckDB reads as the type Arrow gives it (the plan's view)."""
+    if pa.types.is_timestamp(dtype):
+        return bool(dtype.unit == "us" and dtype.tz is None)
+    return bool(
+        pa.types.is_string(dtype)
+        or pa.types.is_large_string(dtype)
+        or dtype in (pa.int32(), pa.int64(), pa.float64(), pa.bool_(), pa.date32())
+    )
+
+
+def _parquet_relation(raw: RawSource, first: pa.RecordBatch) -> str | None:
+    """The SQL that reads a Parquet source in DuckDB as the reader would (columns s0, s1, ...,
+    ``__line`` and ``__row``), or None when only the Arrow reader reads it faithfully."""
+    fields = [f for f in first.schema if f.name != "__line"]
+    if raw.kind != "parquet" or raw.path is None or not all(_native_type(f.type) for f in fields):
+        return None
+    names = ", ".join(quote(f"s{i}") for i in range(len(fields)))
+    path = "'" + str(raw.path).replace("'", "''") + "'"
+    return (
+        "SELECT * EXCLUDE (__file_row), __file_row + 1 AS __line, __file_row AS __row "
+        f"FROM read_parquet({path}, file_row_number = true) AS parquet_file({names}, __file_row)"
+    )
 
 
 def _write_rejects(
@@ -419,22 +479,51 @@ def _write_rejects(
     return int(values.num_rows)
 
 
+def _stage_rejects(dm: Datamart, stage: str, load_id: str, file: str, target: str) -> int:
+    """Move the failing rows and the cleared values of a DuckDB stage to ``rejects``, in the
+    datamart; return how many values were cleared."""
+    failed, cleared = dm.sql(
+        "SELECT count(*) FILTER (WHERE __fail IS NOT NULL), "
+        f"coalesce(sum(len(__cleared)) FILTER (WHERE __fail IS NULL), 0) FROM {stage}"
+    )[0]
+    insert = (
+        f"INSERT INTO rejects ({_REJECT_COLUMNS}) SELECT ?, ?, __line, ?, f.column_name, "
+        "f.value, f.rule, f.reason, ?, __raw FROM "
+    )
+    # Only inserts that add rows: DuckDB (1.5) loses the rows of a large INSERT ... SELECT that
+    # follows an empty one into the same table in the same transaction (a load folder).
+    if failed:
+        dm.sql(
+            f"{insert}(SELECT __line, __raw, __fail AS f FROM {stage} WHERE __fail IS NOT NULL)",
+            [load_id, file, target, "rejected"],
+        )
+    if cleared:
+        dm.sql(
+            f"{insert}(SELECT __line, __raw, unnest(__cleared) AS f FROM {stage} "
+            "WHERE __fail IS NULL AND len(__cleared) > 0)",
+            [load_id, file, target, "value_cleared"],
+        )
+    return int(cleared)
+
+
 def _coalesced(
     first: pa.RecordBatch, rest: Iterator[pa.RecordBatch], rows: int
 ) -> Iterator[pa.Table]:
-    """Readers' small batches gathered into tables of about ``rows`` rows.
+    """Readers' small batches gathered into tables of about ``rows`` rows or
+    :data:`CHUNK_BYTES`, whichever comes first.
 
     Each table costs one planning of the transform query, so few large ones beat many small
-    ones; ``rows`` bounds the memory a batch takes.
+    ones; the bounds keep the memory a table takes independent of the file.
     """
     pending = [first]
-    size = first.num_rows
+    size, nbytes = first.num_rows, first.nbytes
     for batch in rest:
-        if size and size + batch.num_rows > rows:
+        if size and (size + batch.num_rows > rows or nbytes + batch.nbytes > CHUNK_BYTES):
             yield pa.Table.from_batches(pending)
-            pending, size = [], 0
+            pending, size, nbytes = [], 0, 0
         pending.append(batch)
         size += batch.num_rows
+        nbytes += batch.nbytes
     if pending:
         yield pa.Table.from_batches(pending)
 

@@ -62,29 +62,28 @@ def reject_duplicates(ctx: StageContext, policy: str = "reject") -> int:
     first / last row of each key is kept; the others are skipped, and counted.
     """
     key, stage = quote(ctx.spec.key), quote(ctx.stage)
-    direction = "DESC" if policy == "last" else "ASC"
-    ranked = (
-        f"(SELECT *, row_number() OVER (PARTITION BY {key} ORDER BY {quote('__line')} "
-        f"{direction}, {quote('__row')} {direction}) AS rn, min({quote('__line')}) "
-        f"OVER (PARTITION BY {key}) AS first_line FROM {stage}) s WHERE s.rn > 1"
-    )
-    count = _count(ctx, f"SELECT count(*) FROM {ranked}")
-    if not count:
-        return 0
-    if policy != "reject":
-        ctx.dm.sql(
-            f"DELETE FROM {stage} WHERE {quote('__row')} IN "
-            f"(SELECT s.{quote('__row')} FROM {ranked})"
-        )
-        return count
-    reason = (
-        f"'duplicate key ''' || CAST(s.{key} AS VARCHAR) || ''': first seen on line ' || "
-        "CAST(s.first_line AS VARCHAR)"
-    )
-    _reject_from(ctx, ranked, ctx.spec.key, f"s.{key}", "duplicate_key", reason)
+    row, line = quote("__row"), quote("__line")
+    # Rows are numbered in file order (__row grows with __line), so the first (last) row of a
+    # key is the one with the smallest (largest) __row.  One hash aggregate finds the repeated
+    # keys, without sorting the file; a file that repeats none costs nothing more.
+    kept = "max" if policy == "last" else "min"
+    repeated = quote(f"_repeated_{ctx.load_id}")
     ctx.dm.sql(
-        f"DELETE FROM {stage} WHERE {quote('__row')} IN (SELECT s.{quote('__row')} FROM {ranked})"
+        f"CREATE TEMPORARY TABLE {repeated} AS SELECT {key} AS repeated_key, "
+        f"{kept}({row}) AS kept_row, min({line}) AS first_line, count(*) AS copies "
+        f"FROM {stage} GROUP BY {key} HAVING count(*) > 1"
     )
+    count = _count(ctx, f"SELECT sum(copies - 1) FROM {repeated}")
+    extra = f"{stage} s JOIN {repeated} d ON d.repeated_key = s.{key} WHERE s.{row} <> d.kept_row"
+    if count and policy == "reject":
+        reason = (
+            f"'duplicate key ''' || CAST(s.{key} AS VARCHAR) || ''': first seen on line ' || "
+            "CAST(d.first_line AS VARCHAR)"
+        )
+        _reject_from(ctx, extra, ctx.spec.key, f"s.{key}", "duplicate_key", reason)
+    if count:
+        ctx.dm.sql(f"DELETE FROM {stage} WHERE {row} IN (SELECT s.{row} FROM {extra})")
+    ctx.dm.sql(f"DROP TABLE {repeated}")
     return count
 
 
@@ -133,8 +132,18 @@ def merge(ctx: StageContext) -> MergeCounts:
     columns = [quote(c) for c in spec.columns]
     same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM s.{c}" for c in columns)
     joined = f"{stage} s JOIN {target} t ON t.{key} = s.{key}"
+    names = ", ".join(columns)
+    staged = _count(ctx, f"SELECT count(*) FROM {stage}")
+    # Keys are unique in the stage (reject_duplicates) and in the table, so each staged row
+    # matches at most one row.  A first load matches none: its rows go in as they are, without
+    # an anti-join that would hash the whole stage.
+    matched = _count(ctx, f"SELECT count(*) FROM {joined}")
+    if not matched:
+        if staged:
+            ctx.dm.sql(f"INSERT INTO {target} ({names}) SELECT {names} FROM {stage}")
+        return MergeCounts(inserted=staged, updated=0, unchanged=0, rejected=0)
     unchanged = _count(ctx, f"SELECT count(*) FROM {joined} WHERE {same}")
-    changed = _count(ctx, f"SELECT count(*) FROM {joined} WHERE NOT ({same})")
+    changed = matched - unchanged
     updated = rejected = 0
     if changed and spec.on_conflict == "update":
         assignments = ", ".join(f"{c} = s.{c}" for c in columns if c != key)
@@ -155,9 +164,8 @@ def merge(ctx: StageContext) -> MergeCounts:
         _reject_from(ctx, f"{joined} WHERE NOT ({same})", spec.key, f"s.{key}", "conflict", reason)
         rejected = changed
     new = f"{stage} s WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE t.{key} = s.{key})"
-    inserted = _count(ctx, f"SELECT count(*) FROM {new}")
+    inserted = staged - matched
     if inserted:
-        names = ", ".join(columns)
         values = ", ".join(f"s.{c}" for c in columns)
         ctx.dm.sql(f"INSERT INTO {target} ({names}) SELECT {values} FROM {new}")
     return MergeCounts(inserted=inserted, updated=updated, unchanged=unchanged, rejected=rejected)

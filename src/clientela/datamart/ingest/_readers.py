@@ -30,7 +30,9 @@ log = logging.getLogger(__name__)
 
 LINE = "__line"
 SAMPLE_BYTES = 1 << 20
-BLOCK_BYTES = 4 << 20
+# Arrow's CSV reader reads up to 32 blocks ahead of the consumer, so the block size bounds the
+# memory a text file takes while it loads (32 MB), whatever its size.
+BLOCK_BYTES = 1 << 20
 DELIMITERS = (",", ";", "\t", "|")
 FALLBACK_ENCODINGS = ["cp1252", "latin_1", "cp1251"]
 
@@ -58,6 +60,7 @@ class RawSource:
     encoding: str | None = None
     total: float | None = None  # for progress: bytes of a text file, rows otherwise
     invalid_rows: list[InvalidRow] = field(default_factory=list)
+    path: Path | None = None  # the file, for a reader that can read it itself (Parquet)
     _position: Any = None
 
     def position(self, rows_so_far: int) -> float:
@@ -486,6 +489,7 @@ def _parquet(path: Path, name: str, batch_rows: int) -> RawSource:
         batches=batches(),
         kind="parquet",
         total=float(parquet.metadata.num_rows),
+        path=path,
     )
 
 

@@ -53,10 +53,12 @@ def derived_layer(spec: TableSpec, origins: Origins, current: str) -> str | None
             "ELSE 'sale' END) AS kind"
         )
     elif spec.name == "customers":
-        replace.append('clientela_email("email") AS email')
-        replace.append('clientela_phone("phone") AS phone')
+        # The normalisers run in Python: a file without e-mails or phones does not call them.
+        for key, normaliser in (("email", "clientela_email"), ("phone", "clientela_phone")):
+            if key in origins.columns:
+                replace.append(f'{normaliser}("{key}") AS {key}')
+            extra.append(f'"{key}" AS {key}__pre')
         replace.append('coalesce("is_placeholder", FALSE) AS is_placeholder')
-        extra += ['"email" AS email__pre', '"phone" AS phone__pre']
     elif spec.name == "do_not_contact":
         replace.append(
             'CASE lower("kind") WHEN \'email\' THEN clientela_email("value") '

@@ -96,6 +96,8 @@ class Plan:
     sql: str
     ignored_columns: tuple[str, ...]
     rows_per_source_row: int = 1  # an unpivoted file makes a row of each unpivoted column
+    # A source row as JSON (header names to values), over the reader's columns s0, s1, ...
+    raw_sql: str = "NULL"
 
 
 def _q(name: str) -> str:
@@ -212,7 +214,7 @@ class _Builder:
         spec, origins = self.spec, self.origins
         layers: list[str] = []
         current = self.source
-        raw_json = self._raw_json()
+        raw_json = source_json = self._raw_json()
         if origins.unpivoted:
             # The unpivoted columns leave the row: its raw JSON is taken before.
             layers.append(f"base AS (SELECT *, {raw_json} AS __raw FROM {current})")
@@ -322,31 +324,38 @@ class _Builder:
             # A wide file's empty cell is no attribute: the unpivoted row is skipped (counted).
             keeps.append(f"{_q(self.mapping.unpivot.value)} IS NOT NULL")
         keep = " AND ".join(keeps) or "TRUE"
+        # Only a failing row keeps its raw text: writing it for every row cost as much as the
+        # rest of the query.  Rows that later fail a check of the whole file get theirs from a
+        # second reading (see raw_sql).
+        raw = f"CASE WHEN __fail IS NOT NULL OR len(__cleared) > 0 THEN {raw_json} END"
         sql = (
             "WITH "
             + ",\n".join(layers)
-            + f"\nSELECT {targets}, __line, __row, {raw_json} AS __raw, __fail, __cleared, "
+            + f"\nSELECT {targets}, __line, __row, {raw} AS __raw, __fail, __cleared, "
             f"{keep} AS __keep FROM checked"
         )
-        return Plan(spec, sql, origins.ignored, max(1, len(origins.unpivoted)))
+        return Plan(spec, sql, origins.ignored, max(1, len(origins.unpivoted)), source_json)
 
     def _raw_json(self) -> str:
         pairs = ", ".join(f"{sql_literal(n)}: {s}" for n, s in self._header_names())
         return f"to_json({{{pairs}}})"
 
     def _null_layers(self, layers: list[str], current: str) -> str:
-        """Layers with each text source trimmed once, then NULL when it is a null value."""
+        """A layer with each text source NULL when, trimmed, it is a null value."""
         nulls = self.mapping.null_values if self.located is not None else DEFAULT_NULL_VALUES
         texts = [s for s in self._working_columns() if self._is_text(s)]
         if not nulls or not texts:
             return current
-        trimmed = ", ".join(f"trim({s}) AS {_q('t:' + s)}" for s in texts)
-        layers.append(f"trimmed AS (SELECT *, {trimmed} FROM {current})")
+        # Most values are longer than every null value and not padded with spaces: they are
+        # kept after three cheap tests, without trimming (which copies the string).
+        longest = max(len(v.encode()) for v in nulls)
         nulled = ", ".join(
-            f"CASE WHEN {one_of(_q('t:' + s), nulls)} THEN NULL ELSE {s} END AS {_q('n:' + s)}"
+            f"CASE WHEN strlen({s}) > {longest} AND NOT starts_with({s}, ' ') "
+            f"AND NOT ends_with({s}, ' ') THEN {s} "
+            f"WHEN {one_of(f'trim({s})', nulls)} THEN NULL ELSE {s} END AS {_q('n:' + s)}"
             for s in texts
         )
-        layers.append(f"nulled AS (SELECT *, {nulled} FROM trimmed)")
+        layers.append(f"nulled AS (SELECT *, {nulled} FROM {current})")
         self._nulls = {s: _q("n:" + s) for s in texts}
         return "nulled"
 

@@ -275,25 +275,29 @@ def _apply(
         f"SELECT 1 FROM {_NEW} n "
         "WHERE n.customer_id = identity.customer_id AND n.profile_id = identity.profile_id)"
     )
-    dm.sql(
-        "INSERT INTO identity (customer_id, profile_id, updated_at) "
-        f"SELECT customer_id, profile_id, CAST(? AS TIMESTAMP) FROM {_CHANGED}",
-        [moment],
-    )
-    dm.sql(
-        "INSERT INTO identity_merges "
-        "(merge_id, profile_id, customer_id, matched_on, key_value, merged_at, undone_at) "
-        "SELECT substr(md5(c.customer_id || '|' || c.profile_id || '|' || ?), 1, 16), "
-        "c.profile_id, c.customer_id, k.key_name, k.key_value, CAST(? AS TIMESTAMP), NULL "
-        f"FROM {_CHANGED} c JOIN {_LINKS} k ON k.customer_id = c.customer_id "
-        "WHERE c.profile_id <> c.customer_id",
-        [moment.isoformat(), moment],
-    )
-    customers, profiles = dm.sql(f"SELECT count(*), count(DISTINCT profile_id) FROM {_NEW}")[0]
     changed, merged = dm.sql(
         "SELECT count(*), coalesce(sum(CASE WHEN profile_id <> customer_id THEN 1 ELSE 0 END), 0) "
         f"FROM {_CHANGED}"
     )[0]
+    # Only inserts that add rows: DuckDB (1.5) loses the rows of a large INSERT ... SELECT that
+    # follows an empty one into the same table in the same transaction (a load folder).
+    if changed:
+        dm.sql(
+            "INSERT INTO identity (customer_id, profile_id, updated_at) "
+            f"SELECT customer_id, profile_id, CAST(? AS TIMESTAMP) FROM {_CHANGED}",
+            [moment],
+        )
+    if merged:
+        dm.sql(
+            "INSERT INTO identity_merges "
+            "(merge_id, profile_id, customer_id, matched_on, key_value, merged_at, undone_at) "
+            "SELECT substr(md5(c.customer_id || '|' || c.profile_id || '|' || ?), 1, 16), "
+            "c.profile_id, c.customer_id, k.key_name, k.key_value, CAST(? AS TIMESTAMP), NULL "
+            f"FROM {_CHANGED} c JOIN {_LINKS} k ON k.customer_id = c.customer_id "
+            "WHERE c.profile_id <> c.customer_id",
+            [moment.isoformat(), moment],
+        )
+    customers, profiles = dm.sql(f"SELECT count(*), count(DISTINCT profile_id) FROM {_NEW}")[0]
     return UnifyReport(
         customers=int(customers),
         profiles=int(profiles),
