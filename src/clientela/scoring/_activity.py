@@ -81,8 +81,26 @@ def activity_rows(
             for name in _properties_used(rules)
         }
         rows = rows.mutate(**extracted) if extracted else rows
-    linked = with_profile(rows, identity)
+    # Only the columns the rules read travel on: the copy of a large table stays narrow.
+    needed = [c for c in rows.columns if c in _columns_used(table_name, rules)]
+    linked = with_profile(rows.select(*needed), identity)
     return linked.mutate(_at=linked[_TIME[table_name]])
+
+
+def _columns_used(table_name: str, rules: Sequence[Rule]) -> set[str]:
+    used = {"customer_id", _TIME[table_name], ACTIVITY_TABLES[table_name]}
+    used.update(property_column(name) for name in _properties_used(rules))
+    for rule in rules:
+        assert rule.activity is not None
+        for condition in rule.activity.where:
+            used.update(
+                str(leaf.subject) for leaf in condition.leaves() if leaf.subject_kind == "column"
+            )
+        if rule.repeat == "per_object":
+            key = rule.per or DEFAULT_OBJECT[table_name]
+            if not key.startswith("properties."):
+                used.add(key)
+    return used
 
 
 def _horizon(rules: Sequence[Rule]) -> float | None:
