@@ -180,13 +180,7 @@ def show_cmd(
     as_json: AsJson = False,
 ) -> None:
     """A customer's score and band, with the reasons (newest run unless --as-of)."""
-    st = state(ctx)
-    with st.datamart() as dm:
-        result = show(dm, st.settings, key, _model_name(dm, model), _date(as_of))
-    if as_json:
-        print_json(result)
-        return
-    _render_score(result, top=5)
+    _show(ctx, key, model, as_of, as_json, top=5)
 
 
 @score_app.command("explain")
@@ -198,13 +192,24 @@ def explain_cmd(
     as_json: AsJson = False,
 ) -> None:
     """Every line of a customer's score: rule, points and the evidence; they add up."""
+    _show(ctx, key, model, as_of, as_json, top=None)
+
+
+def _show(
+    ctx: typer.Context,
+    key: str,
+    model: str,
+    as_of: dt.datetime | None,
+    as_json: bool,
+    top: int | None,
+) -> None:
     st = state(ctx)
     with st.datamart() as dm:
         result = show(dm, st.settings, key, _model_name(dm, model), _date(as_of))
     if as_json:
         print_json(result)
         return
-    _render_score(result, top=None)
+    _render_score(result, top=top)
 
 
 def _render_score(result: ProfileScore, top: int | None) -> None:

@@ -194,12 +194,19 @@ class ScoringModel:
 
     def attributes(self) -> list[str]:
         """Third-party attribute names that explicit rules test."""
+        return self._subjects("attribute")
+
+    def fields(self) -> list[str]:
+        """Profile fields (customer columns, derived values, KPIs) that explicit rules test."""
+        return self._subjects("field")
+
+    def _subjects(self, kind: str) -> list[str]:
         found: list[str] = []
         for rule in self.rules:
             if rule.when is None:
                 continue
             for leaf in rule.when.leaves():
-                if leaf.subject_kind == "attribute" and leaf.subject not in found:
+                if leaf.subject_kind == kind and leaf.subject not in found:
                     found.append(str(leaf.subject))
         return found
 

@@ -145,7 +145,7 @@ def _compute(
             activities[table_name] = dm.temp_table(temp)
             task.advance()
 
-        fields = _fields_of(model)
+        fields = model.fields()
         summary = None
         if any(f in summary_fields() for f in fields):
             summary, _source = summary_for(dm, settings, as_of)
@@ -179,17 +179,6 @@ def _adjustments(stored: ir.Table, identity: ir.Table) -> ir.Table:
     merge follows the customer into the merged profile."""
     moved = with_profile(stored.rename(_adjusted="profile_id"), identity, column="_adjusted")
     return moved.drop("_adjusted")
-
-
-def _fields_of(model: ScoringModel) -> list[str]:
-    found: list[str] = []
-    for rule in model.rules:
-        if rule.when is None:
-            continue
-        for leaf in rule.when.leaves():
-            if leaf.subject_kind == "field" and leaf.subject not in found:
-                found.append(str(leaf.subject))
-    return found
 
 
 def _insert(dm: Datamart, table: str, expr: ir.Table) -> None:
