@@ -8,7 +8,7 @@ from typing import Any
 
 import xlsxwriter
 
-from clientela.errors import ConfigError
+from clientela.exports._workbook import workbook_target
 from clientela.services.report import ValueReport
 
 __all__ = ["write_value_report"]
@@ -18,11 +18,7 @@ log = logging.getLogger(__name__)
 
 def write_value_report(report: ValueReport, path: str | Path) -> Path:
     """Write ``report`` to ``path``: Summary, Tiers and Curve sheets with two charts."""
-    target = Path(path)
-    if target.suffix.lower() != ".xlsx":
-        raise ConfigError(f"the workbook name must end in .xlsx, got '{target.name}'")
-    if not target.parent.exists():
-        raise ConfigError(f"the folder of the workbook {target} does not exist")
+    target = workbook_target(path)
     workbook = xlsxwriter.Workbook(str(target))
     try:
         formats = {

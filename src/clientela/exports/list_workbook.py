@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xlsxwriter
 
-from clientela.errors import ConfigError
+from clientela.exports._workbook import workbook_target
 from clientela.exports._xlsx_rows import BulkRows, append_rows
 from clientela.scoring.lists import LEVELS, ScoreListResult, ScoreListSummary
 
@@ -69,11 +69,7 @@ _CHANGE_COLUMNS = (
 
 def write_list_workbook(result: ScoreListResult, path: str | Path) -> Path:
     """Write ``result`` to ``path`` (an .xlsx file)."""
-    target = Path(path)
-    if target.suffix.lower() != ".xlsx":
-        raise ConfigError(f"the workbook name must end in .xlsx, got '{target.name}'")
-    if not target.parent.exists():
-        raise ConfigError(f"the folder of the workbook {target} does not exist")
+    target = workbook_target(path)
     workbook = xlsxwriter.Workbook(str(target))
     bulk: list[tuple[Any, BulkRows]] = []
     try:
