@@ -18,7 +18,7 @@ from clientela.services.scoring import (
     get_model,
     list_models,
     register_model,
-    run_model,
+    run_models,
 )
 
 __all__ = ["score_app"]
@@ -116,7 +116,15 @@ def list_models_cmd(ctx: typer.Context, as_json: AsJson = False) -> None:
 @score_app.command("run")
 def run(
     ctx: typer.Context,
-    model: ModelName,
+    models: Annotated[
+        list[str],
+        typer.Option(
+            "--model",
+            "-m",
+            help="A registered model's name, or a model file (registered first); repeat it to "
+            "run several models as of the same day, reading the behaviour data once.",
+        ),
+    ],
     as_of: Day = None,
     start: Annotated[
         dt.datetime | None,
@@ -129,18 +137,24 @@ def run(
     ] = 7,
     as_json: AsJson = False,
 ) -> None:
-    """Score every customer and store the dated snapshot (or a series of them with --from)."""
+    """Score every customer and store the dated snapshot (or a series of them with --from).
+
+    Several --model run as of the same day share one reading of the behaviour data."""
     st = state(ctx)
     with (
         st.datamart() as dm,
         RichProgress(enabled=st.progress and not as_json) as progress,
     ):
-        name = _model_name(dm, model)
+        names = [_model_name(dm, model) for model in models]
         if start is not None:
             end = _date(as_of) or dt.datetime.now(dt.UTC).date()
-            runs = backfill(dm, st.settings, name, start.date(), end, every, progress)
+            runs = [
+                run
+                for name in names
+                for run in backfill(dm, st.settings, name, start.date(), end, every, progress)
+            ]
         else:
-            runs = [run_model(dm, st.settings, name, _date(as_of), progress)]
+            runs = run_models(dm, st.settings, names, _date(as_of), progress)
     for one in runs:
         for warning in one.warnings:
             err_console.print(f"warning: {warning}", style="yellow", highlight=False)

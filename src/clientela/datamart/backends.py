@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from clientela.config import Settings
+from clientela.datamart._json import json_text_reader
 from clientela.errors import BackendError, NotFoundError, suggest
 
 if TYPE_CHECKING:
@@ -93,6 +94,10 @@ class Datamart:
         # Counts the statements that may have changed data through this connection, so that a
         # value derived from the data (the newest transaction) can be kept until the next write.
         self.generation = 0
+
+    def json_text(self, document: ir.StringValue, key: str) -> ir.StringValue:
+        """The value of ``key`` in the JSON object ``document`` (text), as text."""
+        return json_text_reader(self.kind)(document, key)
 
     # -- opening and closing -------------------------------------------------------------
     @classmethod

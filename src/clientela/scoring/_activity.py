@@ -17,8 +17,9 @@ from collections.abc import Sequence
 import ibis
 import ibis.expr.types as ir
 
+from clientela.datamart._json import JsonText
 from clientela.datamart.ingest.identity import with_profile
-from clientela.scoring._conditions import json_property, predicate
+from clientela.scoring._conditions import predicate
 from clientela.scoring.definition import (
     ACTIVITY_TABLES,
     DEFAULT_OBJECT,
@@ -27,7 +28,17 @@ from clientela.scoring.definition import (
     Rule,
 )
 
-__all__ = ["activity_rows", "implicit_ledger", "property_column"]
+__all__ = [
+    "activity_rows",
+    "age_days",
+    "count_line",
+    "cutoff_at",
+    "decay_factor",
+    "implicit_ledger",
+    "property_column",
+    "rule_matches",
+    "units_line",
+]
 
 _TIME = dict.fromkeys(ACTIVITY_TABLES, "occurred_at")
 
@@ -36,18 +47,32 @@ def property_column(name: str) -> str:
     return f"prop__{name}"
 
 
-def _properties_used(rules: Sequence[Rule]) -> list[str]:
-    found: list[str] = []
+def _rule_properties(rule: Rule) -> list[str]:
+    assert rule.activity is not None
+    found = [
+        str(leaf.subject)
+        for condition in rule.activity.where
+        for leaf in condition.leaves()
+        if leaf.subject_kind == "property"
+    ]
+    if rule.per and rule.per.startswith("properties."):
+        found.append(rule.per.removeprefix("properties."))
+    return found
+
+
+def _properties_used(rules: Sequence[Rule]) -> dict[str, list[str] | None]:
+    """Each property the rules read, with the row types whose rules read it (None: any type)."""
+    found: dict[str, list[str] | None] = {}
     for rule in rules:
         assert rule.activity is not None
-        leaves = [leaf for c in rule.activity.where for leaf in c.leaves()]
-        for leaf in leaves:
-            if leaf.subject_kind == "property" and leaf.subject not in found:
-                found.append(str(leaf.subject))
-        if rule.per and rule.per.startswith("properties."):
-            name = rule.per.removeprefix("properties.")
-            if name not in found:
-                found.append(name)
+        for name in _rule_properties(rule):
+            types = found.setdefault(name, [])
+            if types is None:
+                continue
+            if not rule.activity.types:
+                found[name] = None
+            else:
+                types.extend(t for t in rule.activity.types if t not in types)
     return found
 
 
@@ -57,13 +82,17 @@ def activity_rows(
     identity: ir.Table,
     rules: Sequence[Rule],
     as_of: dt.date,
+    json_text: JsonText,
 ) -> ir.Table:
     """The rows of ``table`` that any of ``rules`` may count, with their profile.
+
+    ``json_text`` reads a key of the events' JSON ``properties`` (the datamart's backend
+    knows how: :meth:`clientela.datamart.Datamart.json_text`).
 
     Reading the large behaviour tables once per model (and resolving profiles once) is what
     keeps scoring set-based and fast; the caller materialises this expression.
     """
-    cutoff = _cutoff(as_of)
+    cutoff = cutoff_at(as_of)
     time = table[_TIME[table_name]]
     rows = table.filter(time < cutoff)
     type_column = ACTIVITY_TABLES[table_name]
@@ -76,10 +105,14 @@ def activity_rows(
         rows = rows.filter(time >= cutoff - ibis.interval(days=math.ceil(horizon)))
     if table_name == "events":
         rows = rows.filter(rows.customer_id.notnull())
-        extracted = {
-            property_column(name): json_property(rows.properties, name)
-            for name in _properties_used(rules)
-        }
+        extracted: dict[str, ir.Value] = {}
+        for name, read_by in _properties_used(rules).items():
+            value = json_text(rows.properties, name)
+            # Parsing JSON is the costly part of reading behaviour: only for the rows whose
+            # type has a rule that reads this property.
+            if read_by is not None:
+                value = ibis.ifelse(rows[type_column].isin(read_by), value, ibis.null("string"))
+            extracted[property_column(name)] = value
         rows = rows.mutate(**extracted) if extracted else rows
     # Only the columns the rules read travel on: the copy of a large table stays narrow.
     needed = [c for c in rows.columns if c in _columns_used(table_name, rules)]
@@ -116,7 +149,7 @@ def _horizon(rules: Sequence[Rule]) -> float | None:
     return max(ages) if ages else None
 
 
-def _cutoff(as_of: dt.date) -> ir.TimestampScalar:
+def cutoff_at(as_of: dt.date) -> ir.TimestampScalar:
     return ibis.literal(dt.datetime.combine(as_of, dt.time()), type="timestamp")
 
 
@@ -129,20 +162,25 @@ def _resolver(rows: ir.Table):  # type: ignore[no-untyped-def]
     return resolve
 
 
-def _matching(rule: Rule, rows: ir.Table, table_name: str) -> ir.Table:
+def rule_matches(rule: Rule, rows: ir.Table, table_name: str) -> ir.BooleanValue:
+    """True for the rows of ``rows`` that ``rule`` counts (its types and its ``where``)."""
     activity = rule.activity
     assert activity is not None
-    matched = rows
+    test: ir.BooleanValue = ibis.literal(True)
     if activity.types:
-        matched = matched.filter(matched[ACTIVITY_TABLES[table_name]].isin(list(activity.types)))
-    resolve = _resolver(matched)
+        test = rows[ACTIVITY_TABLES[table_name]].isin(list(activity.types))
+    resolve = _resolver(rows)
     for condition in activity.where:
-        matched = matched.filter(predicate(condition, resolve))
-    return matched
+        test = test & predicate(condition, resolve)
+    return test
 
 
-def _age_days(at: ir.TimestampValue, as_of: dt.date) -> ir.FloatingValue:
-    age: ir.FloatingValue = (_cutoff(as_of).epoch_seconds() - at.epoch_seconds()) / 86400.0
+def _matching(rule: Rule, rows: ir.Table, table_name: str) -> ir.Table:
+    return rows.filter(rule_matches(rule, rows, table_name))
+
+
+def age_days(at: ir.TimestampValue, as_of: dt.date) -> ir.FloatingValue:
+    age: ir.FloatingValue = (cutoff_at(as_of).epoch_seconds() - at.epoch_seconds()) / 86400.0
     return age
 
 
@@ -170,30 +208,42 @@ def implicit_ledger(
 ) -> ir.Table:
     """One ledger line per profile the rule gives points to."""
     matched = _matching(rule, rows, table_name)
-    what = ", ".join(rule.activity.types) if rule.activity and rule.activity.types else table_name
     if rule.count is not None:
         window = rule.count.within_days
-        recent = matched.filter(matched._at >= _cutoff(as_of) - ibis.interval(days=window))
+        recent = matched.filter(matched._at >= cutoff_at(as_of) - ibis.interval(days=window))
         counted = recent.group_by("profile_id").aggregate(
             matched=recent.count(), last=recent._at.max()
         )
         counted = counted.filter(counted.matched >= rule.count.at_least)
-        return _line(
-            rule,
-            counted,
-            ibis.literal(float(rule.points)),
-            counted.matched.cast("string")
-            + ibis.literal(
-                f" x {what} in the {window} days before {as_of} (at least {rule.count.at_least})"
-            ),
-        )
+        return count_line(rule, counted, table_name, as_of)
     units = _units(rule, matched, table_name, as_of)
     decay = rule.decay or default_decay
-    weight = decay_factor(decay, _age_days(units._at, as_of))
+    weight = decay_factor(decay, age_days(units._at, as_of))
     units = units.mutate(_earned=units._count * weight * rule.points)
     lines = units.group_by("profile_id").aggregate(
         matched=units._count.sum(), points=units._earned.sum(), last=units._at.max()
     )
+    return units_line(rule, lines, table_name, default_decay)
+
+
+def count_line(rule: Rule, counted: ir.Table, table_name: str, as_of: dt.date) -> ir.Table:
+    """The ledger lines of a ``count`` rule from ``profile_id`` and ``matched``."""
+    assert rule.count is not None
+    return _line(
+        rule,
+        counted,
+        ibis.literal(float(rule.points)),
+        counted.matched.cast("string")
+        + ibis.literal(
+            f" x {_what(rule, table_name)} in the {rule.count.within_days} days before {as_of} "
+            f"(at least {rule.count.at_least})"
+        ),
+    )
+
+
+def units_line(rule: Rule, lines: ir.Table, table_name: str, default_decay: Decay) -> ir.Table:
+    """The ledger lines of a rule from ``profile_id``, ``matched``, ``points`` and ``last``."""
+    decay = rule.decay or default_decay
     policy = {
         "every": "each",
         "once": "once",
@@ -209,10 +259,14 @@ def implicit_ledger(
     decay_note = "" if decay.kind == "none" else f", decay {decay.describe()}"
     text = (
         lines.matched.cast("string")
-        + ibis.literal(f" x {what} ({policy}{decay_note}), last ")
+        + ibis.literal(f" x {_what(rule, table_name)} ({policy}{decay_note}), last ")
         + lines.last.date().cast("string")
     )
     return _line(rule, lines, lines.points, text)
+
+
+def _what(rule: Rule, table_name: str) -> str:
+    return ", ".join(rule.activity.types) if rule.activity and rule.activity.types else table_name
 
 
 def _units(rule: Rule, matched: ir.Table, table_name: str, as_of: dt.date) -> ir.Table:
@@ -247,7 +301,7 @@ def _units(rule: Rule, matched: ir.Table, table_name: str, as_of: dt.date) -> ir
         units = per_day.mutate(_count=ibis.least(per_day._n, rule.max_per_day)).drop("_n", "_day")
     elif rule.max_per_period:
         times, days = rule.max_per_period
-        periods = matched.mutate(_period=(_age_days(matched._at, as_of) / days).floor())
+        periods = matched.mutate(_period=(age_days(matched._at, as_of) / days).floor())
         per_period = periods.group_by(["profile_id", "_period"]).aggregate(
             _at=periods._at.max(), _n=periods.count()
         )

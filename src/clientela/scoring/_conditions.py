@@ -18,30 +18,13 @@ import ibis.expr.types as ir
 
 from clientela.scoring.definition import Condition
 
-__all__ = ["as_text", "evidence", "json_property", "predicate"]
+__all__ = ["as_text", "evidence", "predicate"]
 
 Resolve = Callable[[Condition], ir.Value]
 
 _NUMBER = r"^\s*[-+]?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?\s*$"
 _TRUE = ("true", "yes", "1")
 _FALSE = ("false", "no", "0")
-
-
-def json_property(properties: ir.StringValue, name: str) -> ir.StringValue:
-    """The value of ``name`` in a flat JSON object held as text (NULL when absent).
-
-    Read with a regular expression rather than the backends' JSON functions, whose Ibis
-    translation does not run on PostgreSQL today; values are strings, numbers or booleans.
-    """
-    key = _regex_escape(name)
-    quoted = properties.re_extract(rf'"{key}"\s*:\s*"((?:[^"\\]|\\.)*)"', 1).nullif("")
-    bare = properties.re_extract(rf'"{key}"\s*:\s*([^,}}\s"]+)', 1).nullif("")
-    result: ir.StringValue = ibis.coalesce(quoted, bare)
-    return result
-
-
-def _regex_escape(text: str) -> str:
-    return "".join(f"\\{c}" if c in r".^$*+?()[]{}|\/" else c for c in text)
 
 
 def predicate(condition: Condition, resolve: Resolve) -> ir.BooleanValue:

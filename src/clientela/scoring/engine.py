@@ -18,7 +18,7 @@ from collections.abc import Mapping
 import ibis
 import ibis.expr.types as ir
 
-from clientela.scoring._activity import implicit_ledger
+from clientela.scoring._batched import Materialize, implicit_ledgers
 from clientela.scoring._conditions import as_text, evidence, predicate
 from clientela.scoring._facts import attribute_column
 from clientela.scoring.definition import Condition, Rule, ScoringModel
@@ -43,6 +43,10 @@ LEDGER_SCHEMA = ibis.schema(
     }
 )
 _DIGITS = 4
+
+
+def _as_it_is(table: ir.Table) -> ir.Table:
+    return table
 
 
 def _resolve_fact(facts: ir.Table):  # type: ignore[no-untyped-def]
@@ -85,17 +89,29 @@ def score_ledger(
     activities: Mapping[str, ir.Table],
     adjustments: ir.Table,
     as_of: dt.date,
+    materialize: Materialize = _as_it_is,
 ) -> ir.Table:
-    """Every line of every profile's score as of ``as_of`` (see the module docstring)."""
+    """Every line of every profile's score as of ``as_of`` (see the module docstring).
+
+    ``materialize`` caches the intermediate tables that several parts of the ledger read
+    (the service passes one that writes temporary tables)."""
+    implicit: dict[str, ir.Table] = {}
+    for table_name in sorted({r.activity.table for r in model.rules if r.activity is not None}):
+        rules = [
+            r for r in model.rules if r.activity is not None and r.activity.table == table_name
+        ]
+        implicit.update(
+            implicit_ledgers(
+                rules, activities[table_name], table_name, as_of, model.decay, materialize
+            )
+        )
     parts: list[ir.Table] = []
     for rule in model.rules:
-        if rule.activity is not None:
-            rows = activities[rule.activity.table]
-            lines = implicit_ledger(rule, rows, rule.activity.table, as_of, model.decay)
-        else:
-            lines = explicit_ledger(rule, facts)
+        lines = implicit[rule.name] if rule.activity is not None else explicit_ledger(rule, facts)
         parts.append(_capped(rule, lines).select(*LEDGER_SCHEMA.names))
     ledger = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+    # The caps, adjustments and limits below each read the rules' lines again.
+    ledger = materialize(ledger)
     ledger = _with_group_caps(model, ledger)
     ledger = _with_adjustments(model, ledger, adjustments, as_of)
     return _with_limits(model, ledger)

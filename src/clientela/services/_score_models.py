@@ -174,13 +174,21 @@ def _distinct(dm: Datamart, table: str, column: str) -> set[str]:
     return {str(r[0]) for r in rows}
 
 
+def _type_known(dm: Datamart, table: str, kind: str) -> bool:
+    """A type the datamart defines or holds a row of (found without reading the whole table
+    when it is there: a daily run should not scan millions of events to check a name)."""
+    if kind in _KNOWN_TYPES[table]:
+        return True
+    column = ACTIVITY_TABLES[table]
+    return bool(dm.sql(f'SELECT 1 FROM "{table}" WHERE "{column}" = ? LIMIT 1', [kind]))
+
+
 def validate_against_datamart(dm: Datamart, model: ScoringModel) -> None:
     """ConfigError (file, line, close match) for a field, attribute, column or type the datamart
     does not know."""
     fields = {*CUSTOMER_FIELDS, *DERIVED_FIELDS, *_SUMMARY_FIELDS}
     attributes = _distinct(dm, "third_party", "attribute")
     source = model.source_file
-    types_seen: dict[str, set[str]] = {}
     for rule in model.rules:
         if rule.when is not None:
             for leaf in rule.when.leaves():
@@ -188,14 +196,9 @@ def validate_against_datamart(dm: Datamart, model: ScoringModel) -> None:
         if rule.activity is None:
             continue
         table = rule.activity.table
-        if table not in types_seen:
-            types_seen[table] = {
-                *_KNOWN_TYPES[table],
-                *_distinct(dm, table, ACTIVITY_TABLES[table]),
-            }
-        known_types = types_seen[table]
         for kind in rule.activity.types:
-            if kind not in known_types:
+            if not _type_known(dm, table, kind):
+                known_types = {*_KNOWN_TYPES[table], *_distinct(dm, table, ACTIVITY_TABLES[table])}
                 raise ConfigError(
                     f"rule '{rule.name}': unknown {ACTIVITY_TABLES[table]} '{kind}' in {table}"
                     f"{suggest(kind, known_types)}; known: {', '.join(sorted(known_types))}",

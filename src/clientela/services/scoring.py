@@ -8,11 +8,12 @@ the same model and as-of date in one transaction, so a rerun or a back-fill is i
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import ibis
@@ -54,6 +55,7 @@ __all__ = [
     "list_models",
     "register_model",
     "run_model",
+    "run_models",
     "score_profiles",
 ]
 
@@ -113,65 +115,89 @@ def _previous_snapshot(dm: Datamart, model: str, as_of: dt.date) -> ir.Table | N
     return chosen.select("profile_id", "band")
 
 
+def _restrict(dm: Datamart, only: Sequence[str] | None) -> ir.Table | None:
+    if only is None:
+        return None
+    dm.drop_table(_ONLY)
+    dm.create_table(_ONLY, ibis.schema({"profile_id": "string"}), temp=True)
+    dm.bulk_insert(_ONLY, pa.table({"profile_id": pa.array(list(only), pa.string())}))
+    return dm.temp_table(_ONLY)
+
+
+def _activities(
+    dm: Datamart,
+    models: Sequence[ScoringModel],
+    as_of: dt.date,
+    restrict: ir.Table | None,
+    advance: Callable[[], None],
+) -> dict[str, ir.Table]:
+    """The behaviour rows every rule of ``models`` may count, one temporary table per behaviour
+    table: the large tables are read, and their JSON parsed, once for all the models."""
+    identity = dm.table("identity")
+    implicit = [rule for model in models for rule in model.rules if rule.activity is not None]
+    activities: dict[str, ir.Table] = {}
+    for table_name in sorted({rule.activity.table for rule in implicit if rule.activity}):
+        rules = [r for r in implicit if r.activity and r.activity.table == table_name]
+        rows = activity_rows(table_name, dm.table(table_name), identity, rules, as_of, dm.json_text)
+        if restrict is not None:
+            rows = rows.semi_join(restrict, rows.profile_id == restrict.profile_id)
+        temp = f"_score_activity_{table_name}"
+        dm.create_table_as(temp, rows, temp=True)
+        activities[table_name] = dm.temp_table(temp)
+        advance()
+    return activities
+
+
+def _drop_activities(dm: Datamart, activities: dict[str, ir.Table]) -> None:
+    for name in activities:
+        dm.drop_table(f"_score_activity_{name}")
+
+
 def _compute(
     dm: Datamart,
     settings: Settings,
     model: ScoringModel,
+    activities: dict[str, ir.Table],
     as_of: dt.date,
-    only: Sequence[str] | None,
-    progress: Progress,
+    restrict: ir.Table | None,
 ) -> None:
     """Fill the temporary tables ``_LEDGER`` and ``_RESULT`` for ``model`` as of ``as_of``."""
     identity = dm.table("identity")
     customers = dm.table("customers")
-    restrict: ir.Table | None = None
-    if only is not None:
-        dm.drop_table(_ONLY)
-        dm.create_table(_ONLY, ibis.schema({"profile_id": "string"}), temp=True)
-        dm.bulk_insert(_ONLY, pa.table({"profile_id": pa.array(list(only), pa.string())}))
-        restrict = dm.temp_table(_ONLY)
+    fields = model.fields()
+    summary = None
+    if any(f in summary_fields() for f in fields):
+        summary, _source = summary_for(dm, settings, as_of)
+    facts = profile_facts(
+        customers, identity, dm.table("third_party"), summary, fields, model.attributes(), as_of
+    )
+    adjustments = _adjustments(dm.table("score_adjustments"), identity)
+    if restrict is not None:
+        facts = facts.semi_join(restrict, facts.profile_id == restrict.profile_id)
+        adjustments = adjustments.semi_join(restrict, adjustments.profile_id == restrict.profile_id)
+    cached: list[str] = []
 
-    implicit = [rule for rule in model.rules if rule.activity is not None]
-    tables = sorted({rule.activity.table for rule in implicit if rule.activity})
-    with progress.task(f"scoring {model.name} as of {as_of}", total=len(tables) + 3) as task:
-        activities: dict[str, ir.Table] = {}
-        for table_name in tables:
-            rules = [r for r in implicit if r.activity and r.activity.table == table_name]
-            rows = activity_rows(table_name, dm.table(table_name), identity, rules, as_of)
-            if restrict is not None:
-                rows = rows.semi_join(restrict, rows.profile_id == restrict.profile_id)
-            temp = f"_score_activity_{table_name}"
-            dm.create_table_as(temp, rows, temp=True)
-            activities[table_name] = dm.temp_table(temp)
-            task.advance()
+    def materialize(expr: ir.Table) -> ir.Table:
+        # Created from the expression's schema, so that the types stay what the engine built
+        # (a CREATE TABLE AS would make an int64 literal an INTEGER column).
+        name = f"_score_part_{len(cached)}"
+        dm.drop_table(name)
+        dm.create_table(name, expr.schema(), temp=True)
+        _insert(dm, name, expr)
+        cached.append(name)
+        return dm.temp_table(name)
 
-        fields = model.fields()
-        summary = None
-        if any(f in summary_fields() for f in fields):
-            summary, _source = summary_for(dm, settings, as_of)
-        facts = profile_facts(
-            customers, identity, dm.table("third_party"), summary, fields, model.attributes(), as_of
-        )
-        adjustments = _adjustments(dm.table("score_adjustments"), identity)
-        if restrict is not None:
-            facts = facts.semi_join(restrict, facts.profile_id == restrict.profile_id)
-            adjustments = adjustments.semi_join(
-                restrict, adjustments.profile_id == restrict.profile_id
-            )
-        ledger = score_ledger(model, facts, activities, adjustments, as_of)
-        dm.create_table_as(_LEDGER, ledger, temp=True)
-        task.advance()
+    ledger = score_ledger(model, facts, activities, adjustments, as_of, materialize)
+    dm.create_table_as(_LEDGER, ledger, temp=True)
+    for name in cached:
+        dm.drop_table(name)
 
-        universe = profiles(customers, identity).select("profile_id")
-        if restrict is not None:
-            universe = restrict.select("profile_id").distinct()
-        scored = totals(dm.temp_table(_LEDGER), universe)
-        banded = assign_bands(model, scored, _previous_snapshot(dm, model.name, as_of))
-        dm.create_table_as(_RESULT, banded, temp=True)
-        task.advance()
-        for name in activities:
-            dm.drop_table(f"_score_activity_{name}")
-        task.advance()
+    universe = profiles(customers, identity).select("profile_id")
+    if restrict is not None:
+        universe = restrict.select("profile_id").distinct()
+    scored = totals(dm.temp_table(_LEDGER), universe)
+    banded = assign_bands(model, scored, _previous_snapshot(dm, model.name, as_of))
+    dm.create_table_as(_RESULT, banded, temp=True)
 
 
 def _adjustments(stored: ir.Table, identity: ir.Table) -> ir.Table:
@@ -195,14 +221,48 @@ def run_model(
 ) -> ScoreRun:
     """Score every profile as of ``as_of`` and store the dated snapshot, ledger and band changes
     (replacing an earlier run of the same model and date)."""
-    started_clock = time.perf_counter()
-    started = _utcnow()
-    chosen = get_model(dm, model) if isinstance(model, str) else model
-    validate_against_datamart(dm, chosen)
-    as_of = as_of or default_as_of(dm)
-    run_id = uuid.uuid4().hex
-    _compute(dm, settings, chosen, as_of, None, progress)
+    return run_models(dm, settings, [model], as_of, progress)[0]
 
+
+def run_models(
+    dm: Datamart,
+    settings: Settings,
+    models: Sequence[str | ScoringModel],
+    as_of: dt.date | None = None,
+    progress: Progress = NO_PROGRESS,
+) -> list[ScoreRun]:
+    """Run several models as of the same date (a day's scoring), reading the behaviour tables
+    once for all of them; each model's run is stored as :func:`run_model` stores it.  A run's
+    ``seconds`` include an equal share of the shared reading."""
+    chosen = [get_model(dm, m) if isinstance(m, str) else m for m in models]
+    for model in chosen:
+        validate_against_datamart(dm, model)
+    as_of = as_of or default_as_of(dm)
+    names = ", ".join(m.name for m in chosen)
+    tables = {r.activity.table for m in chosen for r in m.rules if r.activity is not None}
+    runs: list[ScoreRun] = []
+    with progress.task(
+        f"scoring {names} as of {as_of}", total=len(tables) + 2 * len(chosen)
+    ) as task:
+        started = time.perf_counter()
+        activities = _activities(dm, chosen, as_of, None, task.advance)
+        shared = (time.perf_counter() - started) / max(len(chosen), 1)
+        for model in chosen:
+            started = time.perf_counter()
+            _compute(dm, settings, model, activities, as_of, None)
+            task.advance()
+            run = _store(dm, model, as_of)
+            task.advance()
+            seconds = round(time.perf_counter() - started + shared, 3)
+            runs.append(dataclasses.replace(run, seconds=seconds))
+        _drop_activities(dm, activities)
+    return runs
+
+
+def _store(dm: Datamart, chosen: ScoringModel, as_of: dt.date) -> ScoreRun:
+    """Write the run in ``_RESULT`` and ``_LEDGER`` as the model's snapshot of ``as_of``."""
+    started = _utcnow()
+    run_id = uuid.uuid4().hex
     result = dm.temp_table(_RESULT)
     ledger = dm.temp_table(_LEDGER)
     literal = {
@@ -293,7 +353,7 @@ def run_model(
         band_changes=int(changed or 0),
         rules=stats,
         warnings=warnings,
-        seconds=round(time.perf_counter() - started_clock, 3),
+        seconds=0.0,
     )
 
 
@@ -360,7 +420,13 @@ def score_profiles(
     """Score ``profiles`` (every profile when None) live, writing nothing to the datamart."""
     chosen = get_model(dm, model) if isinstance(model, str) else model
     as_of = as_of or default_as_of(dm)
-    _compute(dm, settings, chosen, as_of, profiles, progress)
+    tables = {r.activity.table for r in chosen.rules if r.activity is not None}
+    with progress.task(f"scoring {chosen.name} as of {as_of}", total=len(tables) + 1) as task:
+        restrict = _restrict(dm, profiles)
+        activities = _activities(dm, [chosen], as_of, restrict, task.advance)
+        _compute(dm, settings, chosen, activities, as_of, restrict)
+        _drop_activities(dm, activities)
+        task.advance()
     result = dm.temp_table(_RESULT)
     scores = dm.to_pyarrow(result.select("profile_id", "score", "band").order_by("profile_id"))
     ledger = dm.to_pyarrow(
