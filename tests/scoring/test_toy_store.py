@@ -18,7 +18,7 @@ from clientela.config import Settings
 from clientela.datamart import Datamart
 from clientela.datamart.ingest import load_folder
 from clientela.scoring.definition import parse_model_text
-from clientela.services.scoring import backfill, register_model, run_model
+from clientela.services.scoring import backfill, register_model, run_model, run_models
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "toy_store"
 AS_OF = dt.date(2026, 11, 1)
@@ -188,3 +188,33 @@ def test_a_back_filled_rule_change_shows_in_the_history(
         assert version == 2
         assert score == before[as_of] + visits[as_of]  # one more point per landing visit
     assert visits == {dates[0]: 4, dates[1]: 8, dates[2]: 11}
+
+
+def test_models_run_together_score_as_if_run_alone(toy_store: Datamart, settings: Settings) -> None:
+    """``run_models`` reads the behaviour rows once and evaluates the rules of several models
+    together; each model's snapshot and ledger are those of its own run."""
+    text = (EXAMPLE / "toy_store.yaml").read_text(encoding="utf-8")
+    variant = text.replace("name: toy_store", "name: toy_store_daily", 1).replace(
+        "  - name: landing_pages\n    description: each visit to a landing page\n    points: 2",
+        "  - name: landing_pages\n    description: each visit to a landing page\n    points: 2\n"
+        "    repeat: per_day\n    decay:\n      half_life_days: 30",
+    )
+    assert "per_day" in variant
+    register_model(toy_store, parse_model_text(variant))
+
+    def lines() -> list[tuple[object, ...]]:
+        return toy_store.sql(
+            "SELECT model, profile_id, rule, points, matched, evidence FROM score_ledger "
+            "WHERE as_of = ? ORDER BY model, profile_id, rule",
+            [AS_OF],
+        )
+
+    for name in ("toy_store", "toy_store_daily"):
+        run_model(toy_store, settings, name, AS_OF)
+    alone = lines()
+    runs = run_models(toy_store, settings, ["toy_store", "toy_store_daily"], AS_OF)
+    assert [r.model for r in runs] == ["toy_store", "toy_store_daily"]
+    assert lines() == alone  # the runs of the same day replaced the earlier ones
+    landing = {(r[0], r[1]): r[3] for r in alone if r[2] == "landing_pages"}
+    daily = {p: v for (m, p), v in landing.items() if m == "toy_store_daily"}
+    assert daily and all(v < landing["toy_store", p] for p, v in daily.items())

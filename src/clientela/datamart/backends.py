@@ -95,9 +95,9 @@ class Datamart:
         # value derived from the data (the newest transaction) can be kept until the next write.
         self.generation = 0
 
-    def json_text(self, document: ir.StringValue, key: str) -> ir.StringValue:
-        """The value of ``key`` in the JSON object ``document`` (text), as text."""
-        return json_text_reader(self.kind)(document, key)
+    def json_text(self, document: ir.StringValue, keys: Sequence[str]) -> ir.ArrayValue:
+        """The values of ``keys`` in the JSON object ``document`` (text), as an array of text."""
+        return json_text_reader(self.kind)(document, keys)
 
     # -- opening and closing -------------------------------------------------------------
     @classmethod

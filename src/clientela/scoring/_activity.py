@@ -38,6 +38,7 @@ __all__ = [
     "property_column",
     "rule_matches",
     "units_line",
+    "with_properties",
 ]
 
 _TIME = dict.fromkeys(ACTIVITY_TABLES, "occurred_at")
@@ -84,7 +85,8 @@ def activity_rows(
     as_of: dt.date,
     json_text: JsonText,
 ) -> ir.Table:
-    """The rows of ``table`` that any of ``rules`` may count, with their profile.
+    """The rows of ``table`` that any of ``rules`` may count, with their profile; to be stored,
+    then read through :func:`with_properties`.
 
     ``json_text`` reads a key of the events' JSON ``properties`` (the datamart's backend
     knows how: :meth:`clientela.datamart.Datamart.json_text`).
@@ -105,24 +107,47 @@ def activity_rows(
         rows = rows.filter(time >= cutoff - ibis.interval(days=math.ceil(horizon)))
     if table_name == "events":
         rows = rows.filter(rows.customer_id.notnull())
-        extracted: dict[str, ir.Value] = {}
-        for name, read_by in _properties_used(rules).items():
-            value = json_text(rows.properties, name)
-            # Parsing JSON is the costly part of reading behaviour: only for the rows whose
-            # type has a rule that reads this property.
-            if read_by is not None:
-                value = ibis.ifelse(rows[type_column].isin(read_by), value, ibis.null("string"))
-            extracted[property_column(name)] = value
-        rows = rows.mutate(**extracted) if extracted else rows
+        used = _properties_used(rules)
+        if used:
+            # Parsing JSON is the costly part of reading behaviour: each row's properties are
+            # parsed once, into an array of the properties the rules read (see
+            # ``with_properties``), and only on rows of a type whose rules read some.
+            readers = list(used.values())
+            document = rows.properties
+            if None not in readers:
+                types = sorted({t for read_by in readers if read_by is not None for t in read_by})
+                document = ibis.ifelse(rows[type_column].isin(types), document, ibis.null("string"))
+            rows = rows.mutate(_properties=json_text(document, list(used)))
     # Only the columns the rules read travel on: the copy of a large table stays narrow.
-    needed = [c for c in rows.columns if c in _columns_used(table_name, rules)]
+    read = _columns_used(table_name, rules)
+    needed = [c for c in rows.columns if c in read or c in ("customer_id", _TIME[table_name])]
     linked = with_profile(rows.select(*needed), identity)
-    return linked.mutate(_at=linked[_TIME[table_name]])
+    # The time is stored once, as ``_at``; the customer id only when a rule reads it (the
+    # rows are counted per profile): the stored copy of a large table stays narrow.
+    kept = [c for c in linked.columns if c in read or c == "profile_id"]
+    return linked.select(*kept, _at=linked[_TIME[table_name]])
+
+
+def with_properties(rows: ir.Table, rules: Sequence[Rule]) -> ir.Table:
+    """``activity_rows`` once stored, with a column per JSON property the rules read (and the
+    time under its own name, for the rules that test it)."""
+    time_column = next((c for c in _TIME.values() if c not in rows.columns), None)
+    if time_column is not None:
+        rows = rows.mutate(**{time_column: rows._at})
+    if "_properties" not in rows.columns:
+        return rows
+    return rows.mutate(
+        **{
+            property_column(name): rows._properties[index].nullif("")
+            for index, name in enumerate(_properties_used(rules))
+        }
+    )
 
 
 def _columns_used(table_name: str, rules: Sequence[Rule]) -> set[str]:
-    used = {"customer_id", _TIME[table_name], ACTIVITY_TABLES[table_name]}
-    used.update(property_column(name) for name in _properties_used(rules))
+    used = {ACTIVITY_TABLES[table_name]}
+    if _properties_used(rules):
+        used.add("_properties")
     for rule in rules:
         assert rule.activity is not None
         for condition in rule.activity.where:

@@ -13,7 +13,7 @@ band of the previous snapshot.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import ibis
 import ibis.expr.types as ir
@@ -28,6 +28,7 @@ __all__ = [
     "assign_bands",
     "band_changes",
     "explicit_ledger",
+    "implicit_lines",
     "score_ledger",
     "totals",
 ]
@@ -83,6 +84,30 @@ def _capped(rule: Rule, lines: ir.Table) -> ir.Table:
     return lines.mutate(points=limited, evidence=lines.evidence + note)
 
 
+def implicit_lines(
+    models: Sequence[ScoringModel],
+    activities: Mapping[str, ir.Table],
+    as_of: dt.date,
+    materialize: Materialize = _as_it_is,
+) -> dict[str, dict[str, ir.Table]]:
+    """The lines of the behaviour rules of ``models`` (by model, then rule name), the rules of
+    all the models evaluated together on each behaviour table."""
+    found: dict[str, dict[str, ir.Table]] = {model.name: {} for model in models}
+    tables = {r.activity.table for m in models for r in m.rules if r.activity is not None}
+    for table_name in sorted(tables):
+        keyed = [
+            (f"{model.name}\x00{rule.name}", rule, model.decay)
+            for model in models
+            for rule in model.rules
+            if rule.activity is not None and rule.activity.table == table_name
+        ]
+        lines = implicit_ledgers(keyed, activities[table_name], table_name, as_of, materialize)
+        for key, table in lines.items():
+            model_name, rule_name = key.split("\x00", 1)
+            found[model_name][rule_name] = table
+    return found
+
+
 def score_ledger(
     model: ScoringModel,
     facts: ir.Table,
@@ -90,21 +115,15 @@ def score_ledger(
     adjustments: ir.Table,
     as_of: dt.date,
     materialize: Materialize = _as_it_is,
+    implicit: Mapping[str, ir.Table] | None = None,
 ) -> ir.Table:
     """Every line of every profile's score as of ``as_of`` (see the module docstring).
 
     ``materialize`` caches the intermediate tables that several parts of the ledger read
-    (the service passes one that writes temporary tables)."""
-    implicit: dict[str, ir.Table] = {}
-    for table_name in sorted({r.activity.table for r in model.rules if r.activity is not None}):
-        rules = [
-            r for r in model.rules if r.activity is not None and r.activity.table == table_name
-        ]
-        implicit.update(
-            implicit_ledgers(
-                rules, activities[table_name], table_name, as_of, model.decay, materialize
-            )
-        )
+    (the service passes one that writes temporary tables); ``implicit``, the lines of the
+    model's behaviour rules by rule name when :func:`implicit_lines` computed them already."""
+    if implicit is None:
+        implicit = implicit_lines([model], activities, as_of, materialize)[model.name]
     parts: list[ir.Table] = []
     for rule in model.rules:
         lines = implicit[rule.name] if rule.activity is not None else explicit_ledger(rule, facts)

@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import ibis
@@ -26,13 +26,15 @@ from clientela.datamart.backends import quote
 from clientela.datamart.ingest.identity import with_profile
 from clientela.errors import DataError
 from clientela.progress import NO_PROGRESS, Progress
-from clientela.scoring._activity import activity_rows
+from clientela.scoring._activity import activity_rows, with_properties
+from clientela.scoring._batched import Materialize
 from clientela.scoring._facts import profile_facts, profiles
 from clientela.scoring.definition import ScoringModel
 from clientela.scoring.engine import (
     LEDGER_SCHEMA,
     assign_bands,
     band_changes,
+    implicit_lines,
     score_ledger,
     totals,
 )
@@ -143,9 +145,31 @@ def _activities(
             rows = rows.semi_join(restrict, rows.profile_id == restrict.profile_id)
         temp = f"_score_activity_{table_name}"
         dm.create_table_as(temp, rows, temp=True)
-        activities[table_name] = dm.temp_table(temp)
+        activities[table_name] = with_properties(dm.temp_table(temp), rules)
         advance()
     return activities
+
+
+def _materializer(dm: Datamart, prefix: str, created: list[str]) -> Materialize:
+    """Writes an expression to a new temporary table (its name appended to ``created``)."""
+
+    def materialize(expr: ir.Table) -> ir.Table:
+        # Created from the expression's schema, so that the types stay what the engine built
+        # (a CREATE TABLE AS would make an int64 literal an INTEGER column).
+        name = f"{prefix}_{len(created)}"
+        dm.drop_table(name)
+        dm.create_table(name, expr.schema(), temp=True)
+        _insert(dm, name, expr)
+        created.append(name)
+        return dm.temp_table(name)
+
+    return materialize
+
+
+def _drop(dm: Datamart, names: list[str]) -> None:
+    for name in names:
+        dm.drop_table(name)
+    names.clear()
 
 
 def _drop_activities(dm: Datamart, activities: dict[str, ir.Table]) -> None:
@@ -160,8 +184,10 @@ def _compute(
     activities: dict[str, ir.Table],
     as_of: dt.date,
     restrict: ir.Table | None,
+    implicit: Mapping[str, ir.Table] | None = None,
 ) -> None:
-    """Fill the temporary tables ``_LEDGER`` and ``_RESULT`` for ``model`` as of ``as_of``."""
+    """Fill the temporary tables ``_LEDGER`` and ``_RESULT`` for ``model`` as of ``as_of``
+    (``implicit``: its behaviour rules' lines, when computed with other models')."""
     identity = dm.table("identity")
     customers = dm.table("customers")
     fields = model.fields()
@@ -176,21 +202,10 @@ def _compute(
         facts = facts.semi_join(restrict, facts.profile_id == restrict.profile_id)
         adjustments = adjustments.semi_join(restrict, adjustments.profile_id == restrict.profile_id)
     cached: list[str] = []
-
-    def materialize(expr: ir.Table) -> ir.Table:
-        # Created from the expression's schema, so that the types stay what the engine built
-        # (a CREATE TABLE AS would make an int64 literal an INTEGER column).
-        name = f"_score_part_{len(cached)}"
-        dm.drop_table(name)
-        dm.create_table(name, expr.schema(), temp=True)
-        _insert(dm, name, expr)
-        cached.append(name)
-        return dm.temp_table(name)
-
-    ledger = score_ledger(model, facts, activities, adjustments, as_of, materialize)
+    materialize = _materializer(dm, "_score_part", cached)
+    ledger = score_ledger(model, facts, activities, adjustments, as_of, materialize, implicit)
     dm.create_table_as(_LEDGER, ledger, temp=True)
-    for name in cached:
-        dm.drop_table(name)
+    _drop(dm, cached)
 
     universe = profiles(customers, identity).select("profile_id")
     if restrict is not None:
@@ -246,15 +261,20 @@ def run_models(
     ) as task:
         started = time.perf_counter()
         activities = _activities(dm, chosen, as_of, None, task.advance)
+        levels: list[str] = []
+        implicit = implicit_lines(
+            chosen, activities, as_of, _materializer(dm, "_score_level", levels)
+        )
         shared = (time.perf_counter() - started) / max(len(chosen), 1)
         for model in chosen:
             started = time.perf_counter()
-            _compute(dm, settings, model, activities, as_of, None)
+            _compute(dm, settings, model, activities, as_of, None, implicit[model.name])
             task.advance()
             run = _store(dm, model, as_of)
             task.advance()
             seconds = round(time.perf_counter() - started + shared, 3)
             runs.append(dataclasses.replace(run, seconds=seconds))
+        _drop(dm, levels)
         _drop_activities(dm, activities)
     return runs
 
