@@ -34,8 +34,9 @@ types: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
-## The performance targets of benchmarks/README.md.
+## The performance targets of benchmarks/README.md (with the packages they compare against).
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python benchmarks/run.py
 
 clean:

@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/run.py --customers 100000   # a smaller synthetic run
     .venv/bin/python benchmarks/run.py --only scoring --customers 100000   # scoring, smaller
     .venv/bin/python benchmarks/run.py --only score_list   # a 100,000-contact list to Excel
+    .venv/bin/python benchmarks/run.py --only clv          # CLV models on 1M customers
 
 Each step runs in its own process; peak memory is that process's maximum resident set size.
 The figures of the last full run are recorded in benchmarks/README.md.
@@ -34,7 +35,9 @@ def main() -> int:
         help="customers of the scoring comparison against the Python loop",
     )
     parser.add_argument(
-        "--only", choices=["online_retail", "synthetic", "scoring", "score_list"], default=None
+        "--only",
+        choices=["online_retail", "synthetic", "scoring", "score_list", "clv"],
+        default=None,
     )
     args = parser.parse_args()
     DATA.mkdir(parents=True, exist_ok=True)
@@ -132,6 +135,9 @@ def main() -> int:
     if args.only in (None, "score_list"):
         rows.extend(_score_list(console))
 
+    if args.only in (None, "clv"):
+        rows.extend(_clv(console, args.customers))
+
     table = Table(title="clientela benchmarks", title_justify="left")
     for column in ("benchmark", "measured", "target", "met"):
         table.add_column(column)
@@ -216,6 +222,66 @@ def _score_list(console: Console) -> list[tuple[str, str, str, bool]]:
             f"{r['peak_rss_mb']:.0f} MB)",
             "< 20 s",
             r["seconds"] < 20,
+        )
+    )
+    return rows
+
+
+def _clv(console: Console, customers: int) -> list[tuple[str, str, str, bool]]:
+    """BG/NBD and Gamma-Gamma fitted on simulated customers, clientela then lifetimes."""
+    n = customers
+    console.print(f"CLV: simulating {n:,} customers from BG/NBD and Gamma-Gamma ...")
+    g = run_step("clv.py", "generate", customers=n)
+    rows: list[tuple[str, str, str, bool]] = [
+        (
+            "CLV data simulation (not part of the fits)",
+            "cached" if g.get("cached") else f"{g['seconds']:.1f} s",
+            "-",
+            True,
+        )
+    ]
+    console.print("CLV: clientela BG/NBD + Gamma-Gamma (and Pareto/NBD) ...")
+    c = run_step("clv.py", "clientela", customers=n)
+    console.print("CLV: lifetimes BG/NBD + Gamma-Gamma ...")
+    lt = run_step("clv.py", "lifetimes", customers=n)
+    rows.append(
+        (
+            f"CLV BG/NBD + Gamma-Gamma fits ({n:,} customers, {c['distinct_rows']:,} distinct)",
+            f"{c['seconds']:.1f} s (BG/NBD {c['bgnbd_seconds']:.1f}, Gamma-Gamma "
+            f"{c['gamma_gamma_seconds']:.1f}; peak {c['peak_rss_mb']:.0f} MB)",
+            "< 5 s",
+            c["seconds"] < 5,
+        )
+    )
+    rows.append(
+        (
+            "CLV lifetimes 0.11.3, same fits and data",
+            f"{lt['seconds']:.1f} s (BG/NBD {lt['bgnbd_seconds']:.1f}, Gamma-Gamma "
+            f"{lt['gamma_gamma_seconds']:.1f}; peak {lt['peak_rss_mb']:.0f} MB)",
+            "baseline",
+            True,
+        )
+    )
+    differences = [
+        abs(c[model][name] / lt[model][name] - 1)
+        for model in ("bgnbd", "gamma_gamma")
+        for name in c[model]
+    ]
+    fitted = ", ".join(f"{k} {v:.3f}" for k, v in {**c["bgnbd"], **c["gamma_gamma"]}.items())
+    rows.append(
+        (
+            "CLV parameters: clientela vs lifetimes",
+            f"largest difference {max(differences):.1e} ({fitted})",
+            "< 1e-3",
+            max(differences) < 1e-3,
+        )
+    )
+    rows.append(
+        (
+            "CLV Pareto/NBD fit (information, numerical gradient)",
+            f"{c['pareto_nbd_seconds']:.1f} s",
+            "-",
+            True,
         )
     )
     return rows

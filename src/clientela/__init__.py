@@ -4,6 +4,9 @@ The public Python API.  Everything a user needs is importable from here; submodu
 implementation detail unless documented.
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from clientela.config import Settings
 from clientela.datamart import Datamart, connect, migrate
 from clientela.datamart.ingest import LoadReport, ingest_file, load_folder
@@ -13,6 +16,7 @@ from clientela.errors import (
     ClientelaError,
     ConfigError,
     DataError,
+    InsufficientDataError,
     NotFittedError,
     NotFoundError,
 )
@@ -25,41 +29,124 @@ from clientela.services.scoring import (
     backfill_scores,
     register_model,
     run_model,
+    run_models,
     score_profiles,
 )
 
+if TYPE_CHECKING:
+    from clientela.models import PropensityModel, Target
+    from clientela.models.clv import BGNBDModel, GammaGammaModel, ParetoNBDModel
+    from clientela.segments import Segment
+    from clientela.services.clv import (
+        ClvFit,
+        ClvScores,
+        ClvSegments,
+        clv_segments,
+        fit_clv,
+        score_clv,
+    )
+    from clientela.services.predictive import TrainRequest, score_model, train_model
+    from clientela.services.segments import (
+        SegmentProfile,
+        cluster_base,
+        find_lookalikes,
+        profile_segment,
+        resolve_segment,
+    )
+
 __version__ = "0.1.0"
 
+# The predictive models, lifetime value and segments bring scikit-learn, LightGBM and SciPy,
+# which take seconds to import: they are imported when first used (PEP 562), so that the CLI
+# and the rule-based parts start quickly.
+_LAZY: dict[str, str] = {
+    "BGNBDModel": "clientela.models.clv",
+    "ClvFit": "clientela.services.clv",
+    "ClvScores": "clientela.services.clv",
+    "ClvSegments": "clientela.services.clv",
+    "GammaGammaModel": "clientela.models.clv",
+    "ParetoNBDModel": "clientela.models.clv",
+    "PropensityModel": "clientela.models",
+    "Segment": "clientela.segments",
+    "SegmentProfile": "clientela.services.segments",
+    "Target": "clientela.models",
+    "TrainRequest": "clientela.services.predictive",
+    "cluster_base": "clientela.services.segments",
+    "clv_segments": "clientela.services.clv",
+    "find_lookalikes": "clientela.services.segments",
+    "fit_clv": "clientela.services.clv",
+    "profile_segment": "clientela.services.segments",
+    "resolve_segment": "clientela.services.segments",
+    "score_clv": "clientela.services.clv",
+    "score_model": "clientela.services.predictive",
+    "train_model": "clientela.services.predictive",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'clientela' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
 __all__ = [
+    "BGNBDModel",
     "BackendError",
     "BuildReport",
     "ClientelaError",
+    "ClvFit",
+    "ClvScores",
+    "ClvSegments",
     "ConfigError",
     "CustomerProfile",
     "DataError",
     "Datamart",
+    "GammaGammaModel",
+    "InsufficientDataError",
     "LoadReport",
     "NotFittedError",
     "NotFoundError",
+    "ParetoNBDModel",
+    "PropensityModel",
     "ScoreRun",
     "ScoringModel",
+    "Segment",
+    "SegmentProfile",
     "Settings",
+    "Target",
+    "TrainRequest",
     "ValueReport",
     "__version__",
     "adjust_score",
     "backfill_scores",
     "build",
+    "cluster_base",
+    "clv_segments",
     "connect",
+    "find_lookalikes",
+    "fit_clv",
     "get_profile",
     "ingest_file",
     "load_folder",
     "load_model_file",
     "migrate",
+    "profile_segment",
     "register_model",
+    "resolve_segment",
     "run_model",
+    "run_models",
+    "score_clv",
     "score_history",
+    "score_model",
     "score_profiles",
     "show_score",
+    "train_model",
     "unify",
     "value_report",
 ]

@@ -149,6 +149,20 @@ class Settings(BaseSettings):
         ),
     )
     duckdb_threads: int | None = Field(default=None, ge=1)
+    clv_discount_rate: float = Field(
+        default=0.10,
+        gt=-1,
+        description="Yearly discount rate of lifetime value, applied per period of the horizon.",
+    )
+    clv_margin_rate: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description=(
+            "Share of a purchase's value that is margin, for lifetime value; None: the "
+            "transactions' own margin, or the revenue itself when they carry none."
+        ),
+    )
 
     @field_validator("tier_cutoffs")
     @classmethod

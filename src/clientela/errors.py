@@ -10,6 +10,7 @@ statuses in one place.  Anything else that escapes is a bug and keeps its traceb
      +-- ConfigError          a settings value, configuration or mapping file is wrong
      +-- DataError            input data breaks a rule (file, line, column, value, rule)
      |    +-- SchemaMismatchError   a header does not fit the mapping (missing / unexpected)
+     |    +-- InsufficientDataError too few examples or positives to train a model
      +-- NotFoundError        a customer, table, file or model that does not exist
      +-- NotFittedError       a model used before it was fitted
      +-- BackendError         the datamart cannot be reached, is locked, or is not initialised
@@ -26,6 +27,7 @@ __all__ = [
     "ClientelaError",
     "ConfigError",
     "DataError",
+    "InsufficientDataError",
     "NotFittedError",
     "NotFoundError",
     "SchemaMismatchError",
@@ -120,6 +122,18 @@ class SchemaMismatchError(DataError):
         )
         message += "." + (f" {hint}" if hint else "")
         super().__init__(message, file=file, rule="header")
+
+
+class InsufficientDataError(DataError):
+    """Too few examples, positives or negatives to train (or evaluate) a model.
+
+    ``counts`` says how many there are and ``needed`` how many are needed, by what is counted.
+    """
+
+    def __init__(self, message: str, *, counts: dict[str, int], needed: dict[str, int]):
+        self.counts = counts
+        self.needed = needed
+        super().__init__(message, rule="sufficiency")
 
 
 class NotFoundError(ClientelaError):

@@ -95,13 +95,16 @@ def state(ctx: typer.Context) -> State:
 def _register() -> None:
     # Each module adds its commands or sub-app to `app` (help lists them alphabetically).
     from clientela.cli import (  # noqa: F401
+        clv_cmds,
         datamart_cmds,
         demo_cmds,
         identity_cmds,
         ingest_cmds,
+        model_cmds,
         profile_cmds,
         score_cmds,
         score_list_cmds,
+        segment_cmds,
     )
 
 

@@ -166,6 +166,17 @@ def render_profile(profile: CustomerProfile) -> None:
                 numeric=["score", "change"],
             )
         )
+    for p in profile.predictions:
+        reasons = [("raising", r) for r in p.raising] + [("lowering", r) for r in p.lowering]
+        console.print(
+            rich_table(
+                f"Predictive score {p.model} (version {p.version}) as of {p.as_of}: "
+                f"probability {p.probability:.3f}, decile {p.decile} of 10",
+                ["", "feature", "value", "effect"],
+                [(side, r.feature, r.value, f"{r.effect:+.2f}") for side, r in reasons],
+                numeric=["effect"],
+            )
+        )
 
     if profile.third_party:
         rows: list[tuple[Any, ...]] = [

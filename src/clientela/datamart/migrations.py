@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from clientela.datamart.backends import Datamart, quote
-from clientela.datamart.schema import BOOKKEEPING, DATA_TABLES, SCORING
+from clientela.datamart.schema import BOOKKEEPING, DATA_TABLES, PREDICTIVE, SCORING, SEGMENTS
 from clientela.errors import BackendError
 
 __all__ = ["MIGRATIONS", "Migration", "current_version", "migrate", "require_current"]
@@ -78,9 +78,22 @@ def _create_indexes(dm: Datamart, indexes: tuple[tuple[str, tuple[str, ...]], ..
         dm.sql(f"CREATE INDEX IF NOT EXISTS {quote(index)} ON {quote(indexed)} ({cols})")
 
 
+def _predictive(dm: Datamart) -> None:
+    for name, schema in PREDICTIVE.items():
+        dm.create_table(name, schema)
+    _create_indexes(dm, (("predictive_scores", ("profile_id",)),))
+
+
+def _segments(dm: Datamart) -> None:
+    for name, schema in SEGMENTS.items():
+        dm.create_table(name, schema)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema: customer data, interactions, bookkeeping", _initial_schema),
     Migration(2, "rule-based scoring: models, runs, snapshots, ledger, bands, lists", _scoring),
+    Migration(3, "predictive models: trained versions and dated scores with reasons", _predictive),
+    Migration(4, "saved segments: a name and its definition", _segments),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -23,7 +23,9 @@ from clientela.errors import NotFoundError, suggest
 __all__ = [
     "BOOKKEEPING",
     "DATA_TABLES",
+    "PREDICTIVE",
     "SCORING",
+    "SEGMENTS",
     "TABLES",
     "TableSpec",
     "spec",
@@ -509,10 +511,57 @@ SCORING: dict[str, sch.Schema] = {
     ),
 }
 
+# Predictive models (migration 3): every trained version with its target, training window,
+# features, parameters, metrics, the fitted estimator (joblib, base64 text: the datamart is
+# trusted like the code, see docs/models.md) and the training baseline for monitoring, and the
+# dated scores with their top reasons.
+PREDICTIVE: dict[str, sch.Schema] = {
+    "predictive_models": ibis.schema(
+        {
+            "name": "string",
+            "version": "int64",
+            "kind": "string",
+            "algorithm": "string",
+            "target": "string",
+            "cutoff": "date",
+            "outcome_days": "int64",
+            "feature_spec": "string",
+            "features": "string",
+            "parameters": "string",
+            "metrics": "string",
+            "warnings": "string",
+            "examples": "int64",
+            "positives": "int64",
+            "created_at": "timestamp",
+            "estimator": "string",
+            # The training sample's bins of the score and of each feature (monitoring, PSI).
+            "baseline": "string",
+        }
+    ),
+    "predictive_scores": ibis.schema(
+        {
+            "model": "string",
+            "version": "int64",
+            "as_of": "date",
+            "profile_id": "string",
+            "probability": "float64",
+            "decile": "int64",
+            "reasons": "string",
+        }
+    ),
+}
+
+# Saved segments (migration 4): a name and its definition (YAML text, as ``segment save`` got it).
+SEGMENTS: dict[str, sch.Schema] = {
+    "segments": ibis.schema({"name": "string", "definition": "string", "created_at": "timestamp"}),
+}
+
 TABLES: dict[str, sch.Schema] = {
     **{name: t.schema for name, t in DATA_TABLES.items()},
     **BOOKKEEPING,
     **SCORING,
+    **PREDICTIVE,
+    **SEGMENTS,
 }
 
 

@@ -24,8 +24,10 @@ __all__ = [
     "ModelScore",
     "ObjectCount",
     "OpenIssue",
+    "PredictiveScore",
     "Rfm",
     "ScorePoint",
+    "ScoreReason",
     "SocialCount",
     "SocialSummary",
     "ThirdPartyAttribute",
@@ -223,6 +225,30 @@ class ModelScore:
 
 
 @dataclass(frozen=True)
+class ScoreReason:
+    """A feature raising (effect > 0) or lowering a predictive score, in log-odds."""
+
+    feature: str
+    value: str
+    effect: float
+
+
+@dataclass(frozen=True)
+class PredictiveScore:
+    """A predictive model's newest stored score of the customer up to the profile's date: the
+    probability, its decile among the customers scored (1 = the 10% rated highest) and the
+    reasons raising and lowering it."""
+
+    model: str
+    version: int
+    as_of: dt.date
+    probability: float
+    decile: int
+    raising: tuple[ScoreReason, ...]
+    lowering: tuple[ScoreReason, ...]
+
+
+@dataclass(frozen=True)
 class CustomerProfile:
     """The 360-degree view of one (unified) customer as of a date."""
 
@@ -243,6 +269,7 @@ class CustomerProfile:
     consents: Consents
     timeline: Timeline
     scores: tuple[ModelScore, ...] = ()
+    predictions: tuple[PredictiveScore, ...] = ()
 
 
 def _plain(value: Any) -> Any:

@@ -52,7 +52,7 @@ from clientela.profile.view import (
     kpis_from_row,
     rfm_from_row,
 )
-from clientela.services._score_trend import profile_scores
+from clientela.services._score_trend import profile_predictions, profile_scores
 from clientela.services._summary import default_as_of, summary_row
 
 __all__ = ["get_profile", "resolve_profile"]
@@ -336,6 +336,7 @@ def get_profile(
         consents=_consents(dm, _run(dm, "consents", values, n), identity),
         timeline=_timeline(dm, values, n, page, page_size),
         scores=profile_scores(dm, profile_id, as_of),
+        predictions=profile_predictions(dm, profile_id, as_of),
     )
 
 
