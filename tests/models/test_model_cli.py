@@ -25,21 +25,16 @@ def db(tmp_path: Path) -> str:
     return settings.db
 
 
+def _train(cli: Cli, db: str, kind: str, name: str, cutoff: str, *options: str) -> CliResult:
+    """``clientela model train --kind KIND --name NAME --cutoff CUTOFF OPTIONS...``."""
+    return cli(
+        "--db", db, "model", "train", "--kind", kind, "--name", name, "--cutoff", cutoff, *options
+    )
+
+
 def test_train_evaluate_score_and_list(cli: Cli, db: str) -> None:
-    trained = cli(
-        "--db",
-        db,
-        "model",
-        "train",
-        "--kind",
-        "propensity",
-        "--name",
-        "buyers",
-        "--cutoff",
-        "2026-06-01",
-        "--outcome-days",
-        "60",
-        "--json",
+    trained = _train(
+        cli, db, "propensity", "buyers", "2026-06-01", "--outcome-days", "60", "--json"
     )
     assert trained.code == 0, trained.stderr
     document = json.loads(trained.stdout)
@@ -77,16 +72,11 @@ def test_train_evaluate_score_and_list(cli: Cli, db: str) -> None:
     with connect(Settings(db=db)) as dm:
         assert dm.sql("SELECT count(*) FROM predictive_scores")[0][0] == 600
 
-    again = cli(
-        "--db",
+    again = _train(
+        cli,
         db,
-        "model",
-        "train",
-        "--kind",
         "churn",
-        "--name",
         "buyers",
-        "--cutoff",
         "2026-06-01",
         "--outcome-days",
         "60",
@@ -112,32 +102,14 @@ def test_scoring_a_model_never_trained_is_refused(cli: Cli, db: str) -> None:
 
 
 def test_training_errors_are_one_line(cli: Cli, db: str) -> None:
-    past = cli(
-        "--db",
-        db,
-        "model",
-        "train",
-        "--kind",
-        "churn",
-        "--name",
-        "c",
-        "--cutoff",
-        "2026-09-01",
-        "--outcome-days",
-        "60",
-    )
+    past = _train(cli, db, "churn", "c", "2026-09-01", "--outcome-days", "60")
     assert past.code == 2
     assert "runs past the data, which ends on 2026-09-29" in past.stderr
-    too_few = cli(
-        "--db",
+    too_few = _train(
+        cli,
         db,
-        "model",
-        "train",
-        "--kind",
         "propensity",
-        "--name",
         "p",
-        "--cutoff",
         "2026-06-01",
         "--outcome-days",
         "60",
@@ -148,52 +120,15 @@ def test_training_errors_are_one_line(cli: Cli, db: str) -> None:
     )
     assert too_few.code == 2
     assert "positives, at least 2,000 needed" in too_few.stderr
-    early = cli(
-        "--db",
-        db,
-        "model",
-        "train",
-        "--kind",
-        "propensity",
-        "--name",
-        "p",
-        "--cutoff",
-        "2025-01-20",
-        "--outcome-days",
-        "60",
-    )
+    early = _train(cli, db, "propensity", "p", "2025-01-20", "--outcome-days", "60")
     assert early.code == 2
     assert "choose a later cut-off, or cross-validate with --validation cv" in early.stderr
-    response = cli(
-        "--db",
-        db,
-        "model",
-        "train",
-        "--kind",
-        "response",
-        "--name",
-        "r",
-        "--cutoff",
-        "2026-06-01",
-    )
+    response = _train(cli, db, "response", "r", "2026-06-01")
     assert response.stderr == (
         "error: a response model needs --campaign (the campaign_id answered)\n"
     )
-    bad_exclude = cli(
-        "--db",
-        db,
-        "model",
-        "train",
-        "--kind",
-        "propensity",
-        "--name",
-        "p",
-        "--cutoff",
-        "2026-06-01",
-        "--outcome-days",
-        "60",
-        "--exclude",
-        "attr_segmnt",
+    bad_exclude = _train(
+        cli, db, "propensity", "p", "2026-06-01", "--outcome-days", "60", "--exclude", "attr_segmnt"
     )
     assert "no feature 'attr_segmnt' to exclude (did you mean 'attr_segment'?)" in (
         bad_exclude.stderr

@@ -6,10 +6,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import os
 import re
 import shutil
-import subprocess
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +20,7 @@ from clientela.config import Settings
 from clientela.datamart import connect, migrate
 from clientela.models import Target
 from clientela.services.predictive import TrainRequest, train_model
+from tests._libreoffice import soffice, to_ods
 from tests.conftest import CliResult
 from tests.models._data import generated
 
@@ -168,34 +167,13 @@ def test_monitor_retrain_and_compare(cli: Cli, db: str) -> None:
     assert missing.stderr == "error: model 'buyers' has no version 9\n"
 
 
-def _soffice() -> str | None:
-    found = shutil.which("soffice") or shutil.which("libreoffice")
-    if found is None:
-        if os.environ.get("CLIENTELA_REQUIRE_LIBREOFFICE") == "1":
-            pytest.fail("LibreOffice (soffice) is required here (CLIENTELA_REQUIRE_LIBREOFFICE=1)")
-        pytest.skip("LibreOffice (soffice) is not installed")
-    return found
-
-
 def test_the_evaluation_workbook_opens_in_libreoffice_with_its_charts(
     cli: Cli, db: str, tmp_path: Path
 ) -> None:
-    soffice = _soffice()
+    command = soffice()
     book = tmp_path / "evaluation.xlsx"
     assert cli("--db", db, "model", "evaluate", "buyers", "--xlsx", book).code == 0
-    converted = tmp_path / "converted"
-    home = tmp_path / "lo-home"
-    home.mkdir()
-    env = {**os.environ, "HOME": str(home)}
-    completed = subprocess.run(
-        [
-            str(soffice), f"-env:UserInstallation={(home / 'profile').as_uri()}", "--headless",
-            "--convert-to", "ods", "--outdir", str(converted), str(book),
-        ],
-        env=env, capture_output=True, text=True, timeout=240, check=False,
-    )  # fmt: skip
-    ods = converted / "evaluation.ods"
-    assert completed.returncode == 0 and ods.exists(), completed.stderr
+    ods = to_ods(command, book, tmp_path)
     with zipfile.ZipFile(ods) as package:
         content = package.read("content.xml").decode()
         assert re.findall(r'<table:table table:name="([^"]+)"', content) == SHEETS

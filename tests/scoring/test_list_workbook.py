@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 import zipfile
 from pathlib import Path
 
@@ -18,6 +15,7 @@ from clientela.datamart import Datamart, connect, migrate
 from clientela.exports._xlsx_rows import BulkRows, append_rows, column_letter
 from clientela.scoring.lists import ScoreListResult
 from clientela.services.score_list import score_list
+from tests._libreoffice import soffice, to_ods
 from tests.scoring._list_data import AS_OF, CRM_ROWS, EMAILS, load_toy_store, write_csv
 
 
@@ -115,36 +113,15 @@ def test_bulk_rows_escape_what_xml_and_excel_need(tmp_path: Path) -> None:
     assert [column_letter(i) for i in (0, 25, 26, 701, 702)] == ["A", "Z", "AA", "ZZ", "AAA"]
 
 
-def _soffice() -> str | None:
-    found = shutil.which("soffice") or shutil.which("libreoffice")
-    if found is None:
-        if os.environ.get("CLIENTELA_REQUIRE_LIBREOFFICE") == "1":
-            pytest.fail("LibreOffice (soffice) is required here (CLIENTELA_REQUIRE_LIBREOFFICE=1)")
-        pytest.skip("LibreOffice (soffice) is not installed")
-    return found
-
-
 def test_the_workbook_opens_in_libreoffice_with_its_charts(
     duckdb_settings: Settings, tmp_path: Path
 ) -> None:
-    soffice = _soffice()
+    command = soffice()
     with connect(duckdb_settings) as dm:
         migrate(dm)
         load_toy_store(dm, duckdb_settings)
         _, out = _two_runs(dm, duckdb_settings, tmp_path)
-    converted = tmp_path / "converted"
-    home = tmp_path / "lo-home"
-    home.mkdir()
-    env = {**os.environ, "HOME": str(home)}
-    completed = subprocess.run(
-        [
-            str(soffice), f"-env:UserInstallation={(home / 'profile').as_uri()}", "--headless",
-            "--convert-to", "ods", "--outdir", str(converted), str(out),
-        ],
-        env=env, capture_output=True, text=True, timeout=240, check=False,
-    )  # fmt: skip
-    ods = converted / "report.ods"
-    assert completed.returncode == 0 and ods.exists(), completed.stderr
+    ods = to_ods(command, out, tmp_path)
     with zipfile.ZipFile(ods) as package:
         content = package.read("content.xml").decode()
         tables = re.findall(r'<table:table table:name="([^"]+)"', content)

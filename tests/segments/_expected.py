@@ -9,23 +9,15 @@ import numpy as np
 import pandas as pd
 
 from clientela.datamart import Datamart
-from clientela.models._features import FeatureSpec, FeatureTables, point_in_time_features
+from clientela.models._features import FeatureSpec, point_in_time_features
+from clientela.services._model_examples import model_tables
 from clientela.services._summary import default_as_of
 
 
 def features_frame(dm: Datamart) -> tuple[pd.DataFrame, dt.date]:
     """The base with the features whose names do not depend on the data (windows 30/90/365)."""
     as_of = default_as_of(dm)
-    tables = FeatureTables(
-        customers=dm.table("customers"),
-        identity=dm.table("identity"),
-        transactions=dm.table("transactions"),
-        events=dm.table("events"),
-        interactions=dm.table("interactions"),
-        third_party=dm.table("third_party"),
-        social=dm.table("social"),
-        consents=dm.table("consents"),
-    )
+    tables = model_tables(dm)
     frame = dm.to_pandas(point_in_time_features(tables, as_of, FeatureSpec()))
     return frame.set_index("profile_id"), as_of
 

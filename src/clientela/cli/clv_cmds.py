@@ -4,8 +4,9 @@ Gamma-Gamma)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -72,6 +73,10 @@ NewWithin = Annotated[
     ),
 ]
 
+_Result = TypeVar("_Result")
+# --unit, --horizon, --discount-rate, --margin-rate, --model, --new-within.
+_ValueOptions = tuple[str, int, float | None, float | None, str, int]
+
 
 def _date(value: dt.datetime | None) -> dt.date | None:
     return value.date() if value is not None else None
@@ -123,22 +128,27 @@ def fit_cmd(
     )
 
 
-def _shared(
-    unit: str,
-    horizon: int,
-    discount_rate: float | None,
-    margin_rate: float | None,
-    model: str,
-    new_within: int,
-) -> dict[str, Any]:
-    return {
-        "unit": unit,
-        "horizon": horizon,
-        "discount_rate": discount_rate,
-        "margin_rate": margin_rate,
-        "model": model,
-        "new_customer_days": new_within,
-    }
+def _compute(
+    ctx: typer.Context,
+    use_case: Callable[..., _Result],
+    calibration_end: dt.datetime | None,
+    options: _ValueOptions,
+) -> _Result:
+    """Run ``score_clv`` or ``clv_segments`` on the datamart with the options they share."""
+    unit, horizon, discount_rate, margin_rate, model, new_within = options
+    st = state(ctx)
+    with st.datamart() as dm:
+        return use_case(
+            dm,
+            st.settings,
+            _date(calibration_end),
+            unit=unit,
+            horizon=horizon,
+            discount_rate=discount_rate,
+            margin_rate=margin_rate,
+            model=model,
+            new_customer_days=new_within,
+        )
 
 
 @clv_app.command("predict")
@@ -161,16 +171,10 @@ def predict_cmd(
     as_json: AsJson = False,
 ) -> None:
     """Per customer: P(alive), expected purchases and spend, and lifetime value."""
-    st = state(ctx)
-    with st.datamart() as dm:
-        from clientela.services.clv import score_clv
+    from clientela.services.clv import score_clv
 
-        scores = score_clv(
-            dm,
-            st.settings,
-            _date(calibration_end),
-            **_shared(unit, horizon, discount_rate, margin_rate, model, new_within),
-        )
+    options = (unit, horizon, discount_rate, margin_rate, model, new_within)
+    scores = _compute(ctx, score_clv, calibration_end, options)
     if out is not None:
         from clientela.exports.clv import write_clv_customers
 
@@ -236,16 +240,10 @@ def segments_cmd(
     as_json: AsJson = False,
 ) -> None:
     """Lifetime value summed per value tier, per RFM segment and for the new customers."""
-    st = state(ctx)
-    with st.datamart() as dm:
-        from clientela.services.clv import clv_segments
+    from clientela.services.clv import clv_segments
 
-        result = clv_segments(
-            dm,
-            st.settings,
-            _date(calibration_end),
-            **_shared(unit, horizon, discount_rate, margin_rate, model, new_within),
-        )
+    options = (unit, horizon, discount_rate, margin_rate, model, new_within)
+    result = _compute(ctx, clv_segments, calibration_end, options)
     if as_json:
         print_json(result)
         return

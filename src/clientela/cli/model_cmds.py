@@ -4,6 +4,7 @@ compare are in :mod:`clientela.cli.model_monitor_cmds`)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -124,16 +125,28 @@ def train(
         RichProgress(enabled=st.progress and not as_json) as progress,
     ):
         stored = train_model(dm, st.settings, request, progress)
-    for warning in stored.warnings:
+    _show_trained(
+        stored,
+        as_json,
+        f"[bold]{stored.name}[/] version {stored.version}: {stored.kind} ({stored.algorithm}), "
+        f"cut-off {stored.cutoff}, {stored.target.outcome_days}-day outcome window, "
+        f"{stored.examples:,} examples, {stored.positives:,} positives",
+    )
+
+
+def _warn(warnings: Sequence[str]) -> None:
+    for warning in warnings:
         err_console.print(f"warning: {warning}", style="yellow", highlight=False)
+
+
+def _show_trained(stored: StoredModel, as_json: bool, headline: str) -> None:
+    """What train and retrain print: the warnings, then the JSON document or the headline and
+    the evaluation."""
+    _warn(stored.warnings)
     if as_json:
         print_json(_document(stored))
         return
-    console.print(
-        f"[bold]{stored.name}[/] version {stored.version}: {stored.kind} ({stored.algorithm}), "
-        f"cut-off {stored.cutoff}, {stored.target.outcome_days}-day outcome window, "
-        f"{stored.examples:,} examples, {stored.positives:,} positives"
-    )
+    console.print(headline)
     _render_evaluation(stored, top=5)
 
 
@@ -258,10 +271,11 @@ def score(
     as_json: AsJson = False,
 ) -> None:
     """Score the model's customers as of a day; store the snapshot with each one's reasons."""
+    from clientela.exports._table_file import table_file_suffix
     from clientela.exports.model_scores import write_model_scores
 
-    if out is not None and out.suffix.lower() not in (".csv", ".xlsx"):
-        raise ConfigError(f"the output file must end in .csv or .xlsx, got '{out.name}'")
+    if out is not None:  # checked before the scoring, which takes a while
+        table_file_suffix(out)
     st = state(ctx)
     with (
         st.datamart() as dm,

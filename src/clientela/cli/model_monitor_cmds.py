@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from clientela.cli._output import RichProgress, console, err_console, print_json, rich_table
+from clientela.cli._output import RichProgress, console, print_json, rich_table
 from clientela.cli.app import state
-from clientela.cli.model_cmds import AsJson, Name, _document, _render_evaluation, model_app
+from clientela.cli.model_cmds import AsJson, Name, _show_trained, _warn, model_app
 
 if TYPE_CHECKING:
     from clientela.services.predictive import ModelComparison, MonitorReport
@@ -57,8 +57,7 @@ def monitor(
             version=version,
             auc_drop=auc_drop,
         )
-    for warning in report.warnings:
-        err_console.print(f"warning: {warning}", style="yellow", highlight=False)
+    _warn(report.warnings)
     if as_json:
         print_json(report)
         return
@@ -127,16 +126,12 @@ def retrain(
         stored = retrain_model(
             dm, st.settings, name, cutoff.date() if cutoff is not None else None, progress
         )
-    for warning in stored.warnings:
-        err_console.print(f"warning: {warning}", style="yellow", highlight=False)
-    if as_json:
-        print_json(_document(stored))
-        return
-    console.print(
+    _show_trained(
+        stored,
+        as_json,
         f"[bold]{stored.name}[/] version {stored.version}: retrained at cut-off {stored.cutoff}, "
-        f"{stored.examples:,} examples, {stored.positives:,} positives"
+        f"{stored.examples:,} examples, {stored.positives:,} positives",
     )
-    _render_evaluation(stored, top=5)
 
 
 @model_app.command("compare")

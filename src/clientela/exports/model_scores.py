@@ -9,8 +9,7 @@ from pathlib import Path
 import pandas as pd
 import xlsxwriter
 
-from clientela.errors import ConfigError
-from clientela.exports._workbook import workbook_target
+from clientela.exports._table_file import write_table_file
 from clientela.exports._xlsx_rows import BulkRows, append_rows
 
 __all__ = ["write_model_scores"]
@@ -22,16 +21,7 @@ _WIDTHS = {"profile_id": 16, "probability": 12, "decile": 8}
 
 def write_model_scores(customers: pd.DataFrame, path: str | Path) -> Path:
     """Write one row per customer to ``path``: ``.csv`` or ``.xlsx`` (one sheet, ``scores``)."""
-    target = Path(path)
-    suffix = target.suffix.lower()
-    if suffix == ".xlsx":
-        _workbook(customers, workbook_target(target))
-    elif suffix == ".csv":
-        if not target.parent.exists():
-            raise ConfigError(f"the folder of the file {target} does not exist")
-        customers.to_csv(target, index=False)
-    else:
-        raise ConfigError(f"the output file must end in .csv or .xlsx, got '{target.name}'")
+    target = write_table_file(customers, path, _workbook)
     log.info("wrote %d scored customers to %s", len(customers), target)
     return target
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import ibis
@@ -25,20 +26,18 @@ from clientela.models._labels import Target, labels
 from clientela.services._summary import scalar
 
 __all__ = [
+    "ValueLimits",
     "as_day",
     "build_examples",
     "check_window",
     "choose_features",
     "data_end",
+    "frequent_values_spec",
     "history_end",
     "latest_cutoff",
     "model_tables",
     "scoring_features",
 ]
-
-# The most frequent values of each kind become features.
-_TOP_VALUES = 20
-_TOP_ATTRIBUTES = 100
 
 
 def model_tables(dm: Datamart) -> FeatureTables:
@@ -145,6 +144,30 @@ def latest_cutoff(dm: Datamart, target: Target) -> dt.date:
 
 
 # -- examples ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ValueLimits:
+    """How many of the most frequent values of each kind become features."""
+
+    event_types: int
+    interaction_kinds: int
+    outcomes: int
+    social_kinds: int
+    consent_channels: int
+    attributes: int
+    score_models: int
+
+
+_MODEL_LIMITS = ValueLimits(
+    event_types=20,
+    interaction_kinds=20,
+    outcomes=20,
+    social_kinds=10,
+    consent_channels=10,
+    attributes=100,
+    score_models=10,
+)
+
+
 def _top_values(
     dm: Datamart, table: ir.Table, column: str, moment: ir.Value, limit: int
 ) -> tuple[str, ...]:
@@ -154,38 +177,63 @@ def _top_values(
     return tuple(str(v) for v in dm.to_pyarrow(ordered).column(column).to_pylist())
 
 
-def choose_features(
-    dm: Datamart, cutoff: dt.date, target: Target, windows: tuple[int, ...] = (30, 90, 365)
+def frequent_values_spec(
+    dm: Datamart,
+    cutoff: dt.date,
+    limits: ValueLimits,
+    windows: tuple[int, ...],
+    *,
+    product: str | None = None,
+    category: str | None = None,
 ) -> FeatureSpec:
-    """The feature spec of a model: the most frequent values seen before the cut-off."""
+    """A feature spec whose values are the most frequent ones seen before the cut-off."""
     moment = ibis.literal(dt.datetime.combine(cutoff, dt.time()), type="timestamp")
     day = ibis.literal(cutoff, type="date")
     t = model_tables(dm)
     return FeatureSpec(
         windows=windows,
-        event_types=_top_values(dm, t.events, "event_type", t.events.occurred_at < moment, 20),
+        event_types=_top_values(
+            dm, t.events, "event_type", t.events.occurred_at < moment, limits.event_types
+        ),
         interaction_kinds=_top_values(
-            dm, t.interactions, "kind", t.interactions.occurred_at < moment, _TOP_VALUES
+            dm,
+            t.interactions,
+            "kind",
+            t.interactions.occurred_at < moment,
+            limits.interaction_kinds,
         ),
         outcomes=_top_values(
-            dm, t.interactions, "outcome", t.interactions.occurred_at < moment, _TOP_VALUES
+            dm, t.interactions, "outcome", t.interactions.occurred_at < moment, limits.outcomes
         ),
-        social_kinds=_top_values(dm, t.social, "kind", t.social.occurred_at < moment, 10),
+        social_kinds=_top_values(
+            dm, t.social, "kind", t.social.occurred_at < moment, limits.social_kinds
+        ),
         consent_channels=_top_values(
-            dm, t.consents, "channel", t.consents.recorded_at < moment, 10
+            dm, t.consents, "channel", t.consents.recorded_at < moment, limits.consent_channels
         ),
         attributes=_top_values(
             dm,
             t.third_party,
             "attribute",
             t.third_party.as_of.isnull() | (t.third_party.as_of < day),
-            _TOP_ATTRIBUTES,
+            limits.attributes,
         ),
-        score_models=_top_values(dm, t.score_snapshots, "model", t.score_snapshots.as_of <= day, 10)
+        score_models=_top_values(
+            dm, t.score_snapshots, "model", t.score_snapshots.as_of <= day, limits.score_models
+        )
         if t.score_snapshots is not None
         else (),
-        product=target.product,
-        category=target.category,
+        product=product,
+        category=category,
+    )
+
+
+def choose_features(
+    dm: Datamart, cutoff: dt.date, target: Target, windows: tuple[int, ...] = (30, 90, 365)
+) -> FeatureSpec:
+    """The feature spec of a model: the most frequent values seen before the cut-off."""
+    return frequent_values_spec(
+        dm, cutoff, _MODEL_LIMITS, windows, product=target.product, category=target.category
     )
 
 

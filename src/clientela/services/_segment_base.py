@@ -11,18 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import ibis
 import ibis.expr.types as ir
 
 from clientela.config import Settings
 from clientela.datamart import Datamart
 from clientela.errors import ConfigError, NotFoundError, suggest
-from clientela.models._features import (
-    FeatureSpec,
-    FeatureTables,
-    feature_column,
-    point_in_time_features,
-)
+from clientela.models._features import FeatureSpec, feature_column, point_in_time_features
 from clientela.profile.rfm import SEGMENTS
 from clientela.profile.tiers import TIERS
 from clientela.scoring._facts import CUSTOMER_FIELDS, DERIVED_FIELDS, profile_facts
@@ -40,6 +34,7 @@ from clientela.segments.profile import (
     describe_groups,
     group_statistics,
 )
+from clientela.services._model_examples import ValueLimits, frequent_values_spec, model_tables
 from clientela.services._score_models import summary_fields
 from clientela.services._segment_store import load_segment, store_segment
 from clientela.services._summary import default_as_of, summary_for
@@ -57,8 +52,18 @@ __all__ = [
 
 FEATURES_TABLE = "_segment_features"
 _WINDOWS = (30, 90, 365)
+# Fewer values than a model's: a profile is read by people.
+_LIMITS = ValueLimits(
+    event_types=10,
+    interaction_kinds=8,
+    outcomes=8,
+    social_kinds=5,
+    consent_channels=5,
+    attributes=30,
+    score_models=10,
+)
 # Summary fields that are features under another name.
-_FIELDFEATURES_TABLE = {"segment": "rfm_segment", "r": "rfm_r", "f": "rfm_f", "m": "rfm_m"}
+_FIELD_FEATURES = {"segment": "rfm_segment", "r": "rfm_r", "f": "rfm_f", "m": "rfm_m"}
 
 
 # -- which segment ---------------------------------------------------------------------------
@@ -196,55 +201,10 @@ class SegmentBase:
     labeller: Labeller
 
 
-def _top_values(
-    dm: Datamart, table: ir.Table, column: str, keep: ir.Value, n: int
-) -> tuple[str, ...]:
-    rows = table.filter(keep & table[column].notnull())
-    counted = rows.group_by(column).aggregate(_n=rows.count())
-    ordered = counted.order_by([counted._n.desc(), counted[column]]).limit(n)
-    return tuple(str(v) for v in dm.to_pyarrow(ordered).column(column).to_pylist())
-
-
-def _feature_spec(dm: Datamart, as_of: dt.date) -> FeatureSpec:
-    moment = ibis.literal(dt.datetime.combine(as_of, dt.time()), type="timestamp")
-    day = ibis.literal(as_of, type="date")
-    events, interactions = dm.table("events"), dm.table("interactions")
-    social, consents = dm.table("social"), dm.table("consents")
-    third_party, scores = dm.table("third_party"), dm.table("score_snapshots")
-    return FeatureSpec(
-        windows=_WINDOWS,
-        event_types=_top_values(dm, events, "event_type", events.occurred_at < moment, 10),
-        interaction_kinds=_top_values(
-            dm, interactions, "kind", interactions.occurred_at < moment, 8
-        ),
-        outcomes=_top_values(dm, interactions, "outcome", interactions.occurred_at < moment, 8),
-        social_kinds=_top_values(dm, social, "kind", social.occurred_at < moment, 5),
-        consent_channels=_top_values(dm, consents, "channel", consents.recorded_at < moment, 5),
-        attributes=_top_values(
-            dm,
-            third_party,
-            "attribute",
-            third_party.as_of.isnull() | (third_party.as_of < day),
-            30,
-        ),
-        score_models=_top_values(dm, scores, "model", scores.as_of <= day, 10),
-    )
-
-
 def materialise_base(dm: Datamart, settings: Settings, as_of: dt.date) -> SegmentBase:
     """Materialise the base's features (temporary table) and sort its columns by kind."""
-    spec = _feature_spec(dm, as_of)
-    tables = FeatureTables(
-        customers=dm.table("customers"),
-        identity=dm.table("identity"),
-        transactions=dm.table("transactions"),
-        events=dm.table("events"),
-        interactions=dm.table("interactions"),
-        third_party=dm.table("third_party"),
-        social=dm.table("social"),
-        consents=dm.table("consents"),
-        score_snapshots=dm.table("score_snapshots"),
-    )
+    spec = frequent_values_spec(dm, as_of, _LIMITS, _WINDOWS)
+    tables = model_tables(dm)
     features = point_in_time_features(tables, as_of, spec)
     summary = summary_for(dm, settings, as_of)[0]
     summary = summary.select(
@@ -275,7 +235,7 @@ def defining_features(segment: Segment, base: SegmentBase) -> set[str]:
         return {"rfm_segment"}
     if segment.kind == "band":
         return {feature_column("score", str(segment.model))}
-    names = {_FIELDFEATURES_TABLE.get(f, f) for f in segment.fields()}
+    names = {_FIELD_FEATURES.get(f, f) for f in segment.fields()}
     names |= {feature_column("attr", a) for a in segment.attributes()}
     return names & {*base.numeric, *base.categorical}
 

@@ -22,9 +22,9 @@ from clientela.models.clv._fitting import (
     ArrayLike,
     Levels,
     check_fitted,
-    check_purchases,
-    collapse,
+    collapsed_purchases,
     maximise,
+    purchase_rate,
 )
 from clientela.models.clv._hypergeometric import hyp2f1
 
@@ -120,22 +120,19 @@ class BGNBDModel:
         tenure: ArrayLike,
         weights: ArrayLike | None = None,
     ) -> BGNBDModel:
-        x, t_x, tenure = check_purchases(frequency, recency, tenure)
-        w = None if weights is None else np.asarray(weights, dtype=np.float64)
-        (x, t_x, tenure), counts = collapse(x, t_x, tenure, weights=w)
+        x, t_x, tenure, counts = collapsed_purchases(frequency, recency, tenure, weights)
         # Start where the rate matches the data's mean purchases per unit of time.
-        rate = max(float(np.dot(counts, x) / np.dot(counts, tenure)), 1e-6)
+        rate = purchase_rate(x, tenure, counts)
         start = self.initial or (1.0, 1.0 / rate, 1.0, 1.0)
         levels = np.unique(x, return_inverse=True)
-        params, mean_nll = maximise(
+        params, self.n_customers_, self.loglik_ = maximise(
             "BG/NBD",
             lambda p: _objective(p, x, t_x, tenure, counts, levels),
             start,
+            counts,
             gradient=True,
         )
         self.r_, self.alpha_, self.a_, self.b_ = (float(v) for v in params)
-        self.n_customers_ = round(float(counts.sum()))
-        self.loglik_ = -mean_nll * float(counts.sum())
         return self
 
     @property

@@ -26,7 +26,9 @@ __all__ = [
     "check_purchases",
     "check_spend",
     "collapse",
+    "collapsed_purchases",
     "maximise",
+    "purchase_rate",
 ]
 
 log = logging.getLogger(__name__)
@@ -119,17 +121,35 @@ def collapse(*columns: Array, weights: Array | None = None) -> tuple[list[Array]
     return [c[starts] for c in sorted_columns], totals
 
 
+def collapsed_purchases(
+    frequency: ArrayLike, recency: ArrayLike, tenure: ArrayLike, weights: ArrayLike | None
+) -> tuple[Array, Array, Array, Array]:
+    """The checked ``x``, ``t_x`` and ``T`` (see :func:`check_purchases`) collapsed to their
+    distinct rows, and each row's count (times ``weights`` when given)."""
+    x, t_x, t = check_purchases(frequency, recency, tenure)
+    w = None if weights is None else np.asarray(weights, dtype=np.float64)
+    (x, t_x, t), counts = collapse(x, t_x, t, weights=w)
+    return x, t_x, t, counts
+
+
+def purchase_rate(x: Array, tenure: Array, counts: Array) -> float:
+    """The data's mean purchases per unit of time (at least 1e-6): where a fit starts."""
+    return max(float(np.dot(counts, x) / np.dot(counts, tenure)), 1e-6)
+
+
 def maximise(
     name: str,
     negative_loglik: Callable[[Array], tuple[float, Array]] | Callable[[Array], float],
     start: Sequence[float],
+    counts: Array,
     *,
     gradient: bool,
-) -> tuple[Array, float]:
+) -> tuple[Array, int, float]:
     """The parameters (not logged) that minimise ``negative_loglik`` over log-parameters.
 
     ``negative_loglik`` takes log-parameters and returns the mean negative log-likelihood (and its
-    gradient when ``gradient``).  Returns the parameters and the minimum.
+    gradient when ``gradient``) over rows counted ``counts`` times.  Returns the parameters, the
+    customers (the sum of ``counts``) and the total log-likelihood at the minimum.
     """
     result = minimize(
         negative_loglik,
@@ -153,4 +173,5 @@ def maximise(
             rule="convergence",
         )
     log.info("%s fitted in %d iterations: %s", name, result.nit, result.message)
-    return np.exp(result.x), value
+    customers = float(counts.sum())
+    return np.exp(result.x), round(customers), -value * customers

@@ -109,16 +109,15 @@ class GammaGammaModel:
         (x, m), counts = collapse(x[usable], m[usable], weights=w[usable])
         start = self.initial or (1.0, 2.0, float(np.dot(counts, m) / counts.sum()))
         levels = np.unique(x, return_inverse=True)
-        params, mean_nll = maximise(
+        params, self.n_customers_, self.loglik_ = maximise(
             "Gamma-Gamma",
             lambda p: _objective(p, x, m, counts, levels),
             start,
+            counts,
             gradient=True,
         )
         self.p_, self.q_, self.gamma_ = (float(v) for v in params)
-        self.n_customers_ = round(float(counts.sum()))
         self.n_excluded_ = round(float(w[~usable].sum()))
-        self.loglik_ = -mean_nll * float(counts.sum())
         return self
 
     @property

@@ -26,9 +26,9 @@ from clientela.models.clv._fitting import (
     Array,
     ArrayLike,
     check_fitted,
-    check_purchases,
-    collapse,
+    collapsed_purchases,
     maximise,
+    purchase_rate,
 )
 from clientela.models.clv._hypergeometric import hyp2f1
 
@@ -99,21 +99,18 @@ class ParetoNBDModel:
         tenure: ArrayLike,
         weights: ArrayLike | None = None,
     ) -> ParetoNBDModel:
-        x, t_x, tenure = check_purchases(frequency, recency, tenure)
-        w = None if weights is None else np.asarray(weights, dtype=np.float64)
-        (x, t_x, tenure), counts = collapse(x, t_x, tenure, weights=w)
-        rate = max(float(np.dot(counts, x) / np.dot(counts, tenure)), 1e-6)
+        x, t_x, tenure, counts = collapsed_purchases(frequency, recency, tenure, weights)
+        rate = purchase_rate(x, tenure, counts)
         scale = float(np.dot(counts, tenure) / counts.sum())
         start = self.initial or (1.0, 1.0 / rate, 1.0, scale)
-        params, mean_nll = maximise(
+        params, self.n_customers_, self.loglik_ = maximise(
             "Pareto/NBD",
             lambda p: _objective(p, x, t_x, tenure, counts),
             start,
+            counts,
             gradient=False,
         )
         self.r_, self.alpha_, self.s_, self.beta_ = (float(v) for v in params)
-        self.n_customers_ = round(float(counts.sum()))
-        self.loglik_ = -mean_nll * float(counts.sum())
         return self
 
     @property
