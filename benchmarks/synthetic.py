@@ -34,6 +34,12 @@ def _db(customers: int) -> Path:
     return DATA / f"synthetic_{customers}.duckdb"
 
 
+def built_marker(customers: int) -> Path:
+    """Written when a build finishes: the steps that only read the datamart (lookups, rfm, the
+    predictive models) may reuse it without building again."""
+    return DATA / f"synthetic_{customers}.built"
+
+
 def generate(customers: int, transactions: int, events: int) -> dict[str, Any]:
     from clientela.demo import generate as generate_files
 
@@ -62,7 +68,7 @@ def build(customers: int) -> dict[str, Any]:
     from clientela.services.build import build as build_summary
 
     db = _db(customers)
-    for leftover in (db, db.with_suffix(".duckdb.wal")):
+    for leftover in (built_marker(customers), db, db.with_suffix(".duckdb.wal")):
         leftover.unlink(missing_ok=True)
     settings = Settings(db=str(db))
     started = time.perf_counter()
@@ -72,6 +78,7 @@ def build(customers: int) -> dict[str, Any]:
         loaded = time.perf_counter()
         build_summary(dm, settings)
     finished = time.perf_counter()
+    built_marker(customers).write_text("ok")
     return {
         "seconds": finished - started,
         "load_seconds": loaded - started,

@@ -15,6 +15,8 @@ from clientela.config import Settings
 from clientela.datamart import Datamart
 from clientela.errors import ConfigError, DataError, NotFoundError
 from clientela.models import Target
+from clientela.services._model_examples import scoring_features
+from clientela.services._model_store import load_model
 from clientela.services.predictive import (
     TrainRequest,
     compare_models,
@@ -57,6 +59,16 @@ def test_score_profile_monitor_retrain_compare(datamart: Datamart, settings: Set
     score_model(dm, settings, "buyers", CUTOFF)
     run = score_model(dm, settings, "buyers", LATER, with_customers=True)
     assert run.customers is not None and len(run.customers) == run.scored == 600
+    # The snapshot's probabilities (calibrated sums of the reasons' contributions) are the
+    # model's predict_proba.
+    stored_model = load_model(dm, "buyers")
+    assert stored_model.estimator is not None
+    population = scoring_features(
+        dm, LATER, stored_model.target, stored_model.spec, stored_model.features
+    )
+    scored = run.customers.set_index("profile_id").loc[population.index, "probability"]
+    expected = stored_model.estimator.predict_proba(population)[:, 1]
+    assert scored.to_numpy() == pytest.approx(expected, rel=1e-12, abs=1e-12)
 
     # The profile shows the newest score up to its date, with the snapshot's reasons.
     profile = get_profile(dm, settings, "g0007", LATER)

@@ -197,16 +197,26 @@ def _events(tables: FeatureTables, as_of: dt.date, spec: FeatureSpec) -> ir.Tabl
         & (tables.events.occurred_at < cutoff_instant(as_of))
         & tables.events.event_type.isin(spec.event_types)
     )
-    events = with_profile(events, tables.identity)
+    # Counted per customer and type first (a handful of measures over every event), then
+    # spread over the types per profile: the identity join and the per-type measures see one
+    # row per customer and type instead of every event.
+    per_type = events.group_by(["customer_id", "event_type"]).aggregate(
+        _last=events.occurred_at.max(),
+        **{
+            f"_n_{window}": events.count(where=events.occurred_at >= cutoff_instant(as_of, window))
+            for window in spec.windows
+        },
+    )
+    per_type = with_profile(per_type, tables.identity)
     measures: dict[str, ir.Value] = {}
     for event_type in spec.event_types:
-        is_type = events.event_type == event_type
+        is_type = per_type.event_type == event_type
         for window in spec.windows:
-            recent = events.occurred_at >= cutoff_instant(as_of, window)
             name = feature_column("events", f"{event_type}_{window}d")
-            measures[name] = events.count(where=is_type & recent)
-        measures[feature_column("_last", event_type)] = events.occurred_at.max(where=is_type)
-    per_profile = events.group_by("profile_id").aggregate(**measures)
+            counted = per_type[f"_n_{window}"].cast("float64").sum(where=is_type)
+            measures[name] = counted.fill_null(0).cast("int64")
+        measures[feature_column("_last", event_type)] = per_type._last.max(where=is_type)
+    per_profile = per_type.group_by("profile_id").aggregate(**measures)
     return per_profile.select(
         "profile_id",
         **{

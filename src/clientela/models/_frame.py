@@ -208,12 +208,16 @@ class FrameEncoder:
             numbers = pd.to_numeric(column.astype("object"), errors="coerce")
         return np.asarray(numbers, dtype="float64")
 
-    def tree_matrix(self, X: pd.DataFrame) -> np.ndarray:
+    def tree_columns(self, X: pd.DataFrame) -> list[np.ndarray]:
+        """The columns of :meth:`tree_matrix`, one float array each."""
         self._check_columns(X)
-        columns = [
+        return [
             self._numbers(plan, X[plan.name]) if plan.numeric else self._codes(plan, X[plan.name])
             for plan in self.plans_
         ]
+
+    def tree_matrix(self, X: pd.DataFrame) -> np.ndarray:
+        columns = self.tree_columns(X)
         return np.column_stack(columns) if columns else np.empty((len(X), 0))
 
     def linear_matrix(self, X: pd.DataFrame) -> np.ndarray:

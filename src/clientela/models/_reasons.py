@@ -95,9 +95,17 @@ def _shown(column: pd.Series) -> np.ndarray:
 
 
 def reason_columns(
-    model: PropensityModel, X: object, *, top: int = 3, min_effect: float = 0.005
+    model: PropensityModel,
+    X: object,
+    *,
+    top: int = 3,
+    min_effect: float = 0.005,
+    contributions: pd.DataFrame | None = None,
 ) -> ReasonColumns:
-    """For each row of ``X``, up to ``top`` reasons raising and ``top`` lowering its score."""
+    """For each row of ``X``, up to ``top`` reasons raising and ``top`` lowering its score.
+
+    ``contributions``: ``model.contributions(X)`` when the caller already has them.
+    """
     frame = as_frame(X)
     if frame.empty:  # no rows to explain (a classifier may refuse an empty matrix)
         keys = [(side, rank) for side in SIDES for rank in range(1, top + 1)]
@@ -108,9 +116,11 @@ def reason_columns(
             {key: pa.nulls(0, pa.string()) for key in keys},
             {key: pa.nulls(0, pa.float64()) for key in keys},
         )
-    contributions = model.contributions(frame).drop(columns="(baseline)")
-    names = np.array([str(c) for c in contributions.columns], dtype=object)
-    effects = contributions.to_numpy(dtype="float64")
+    if contributions is None:
+        contributions = model.contributions(frame)
+    features = contributions.drop(columns="(baseline)")
+    names = np.array([str(c) for c in features.columns], dtype=object)
+    effects = features.to_numpy(dtype="float64")
     rows, width = effects.shape
     depth = min(top, width)
     # One stable sort per row, highest effect first: the raising reasons are its head and the

@@ -81,8 +81,14 @@ def score_model(
     with progress.task(f"scoring {name} as of {as_of}", total=2) as task:
         features = scoring_features(dm, as_of, stored.target, stored.spec, stored.features)
         rows = len(features)
-        probability = estimator.predict_proba(features)[:, 1] if rows else np.empty(0)
-        reasons = reason_columns(estimator, features, top=top_reasons)
+        probability = np.empty(0)
+        contributions = None
+        if rows:
+            # One reading of the model: a row's contributions add up to its score.
+            contributions = estimator.contributions(features)
+            score = contributions.to_numpy(dtype="float64").sum(axis=1)
+            probability = estimator.proba_from_score(score)[:, 1]
+        reasons = reason_columns(estimator, features, top=top_reasons, contributions=contributions)
         task.advance()
         decile = deciles(probability)
         ids = [str(p) for p in features.index]
