@@ -29,3 +29,11 @@ def test_the_cli_does_not_import_the_machine_learning_libraries() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_the_models_package_exports_what_it_imports_lazily() -> None:
+    import clientela.models as models
+
+    assert sorted(models.__all__) == sorted(models._HOME)
+    for name in models.__all__:
+        assert hasattr(models, name), name

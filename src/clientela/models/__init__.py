@@ -67,7 +67,6 @@ __all__ = [
     "leakage_check",
     "point_in_time_features",
 ]
-assert sorted(__all__) == sorted(_HOME)
 
 
 def __getattr__(name: str) -> Any:
