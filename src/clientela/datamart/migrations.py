@@ -13,7 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from clientela.datamart.backends import Datamart, quote
-from clientela.datamart.schema import BOOKKEEPING, DATA_TABLES, PREDICTIVE, SCORING, SEGMENTS
+from clientela.datamart.schema import (
+    BOOKKEEPING,
+    CAMPAIGNS,
+    DATA_TABLES,
+    PREDICTIVE,
+    SCORING,
+    SEGMENTS,
+)
 from clientela.errors import BackendError
 
 __all__ = ["MIGRATIONS", "Migration", "current_version", "migrate", "require_current"]
@@ -48,9 +55,24 @@ _INDEXES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+# The data tables of the first release; later ones come with their own migration.
+_INITIAL_TABLES = (
+    "customers",
+    "transactions",
+    "referrals",
+    "cost_to_serve",
+    "third_party",
+    "events",
+    "social",
+    "interactions",
+    "consents",
+    "do_not_contact",
+)
+
+
 def _initial_schema(dm: Datamart) -> None:
-    for name, table in DATA_TABLES.items():
-        dm.create_table(name, table.schema)
+    for name in _INITIAL_TABLES:
+        dm.create_table(name, DATA_TABLES[name].schema)
     for name, schema in BOOKKEEPING.items():
         dm.create_table(name, schema)
     _create_indexes(dm, _INDEXES)
@@ -89,11 +111,34 @@ def _segments(dm: Datamart) -> None:
         dm.create_table(name, schema)
 
 
+def _campaigns(dm: Datamart) -> None:
+    for name in ("contracts", "responses"):
+        dm.create_table(name, DATA_TABLES[name].schema)
+    for name, schema in CAMPAIGNS.items():
+        dm.create_table(name, schema)
+    _create_indexes(
+        dm,
+        (
+            ("contracts", ("customer_id",)),
+            ("responses", ("customer_id",)),
+            ("contact_history", ("profile_id",)),
+            ("contact_history", ("campaign",)),
+            ("trigger_firings", ("trigger", "occurrence")),
+        ),
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema: customer data, interactions, bookkeeping", _initial_schema),
     Migration(2, "rule-based scoring: models, runs, snapshots, ledger, bands, lists", _scoring),
     Migration(3, "predictive models: trained versions and dated scores with reasons", _predictive),
     Migration(4, "saved segments: a name and its definition", _segments),
+    Migration(
+        5,
+        "campaigns: contracts, responses, definitions, runs, contact history, exclusions, "
+        "hold-out, trigger firings",
+        _campaigns,
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -22,6 +22,7 @@ from clientela.errors import NotFoundError, suggest
 
 __all__ = [
     "BOOKKEEPING",
+    "CAMPAIGNS",
     "DATA_TABLES",
     "PREDICTIVE",
     "SCORING",
@@ -84,6 +85,18 @@ INTERACTION_STATUSES = ("open", "closed")
 CONSENT_CHANNELS = ("email", "sms", "phone", "mail", "push", "ads", "any")
 CONSENT_STATUSES = ("opt_in", "opt_out")
 DNC_KINDS = ("email", "phone")
+CONTRACT_STATUSES = ("active", "ended", "suspended")
+RESPONSE_KINDS = (
+    "delivered",
+    "bounce",
+    "open",
+    "click",
+    "call_outcome",
+    "accepted",
+    "rejected",
+    "purchase",
+    "unsubscribe",
+)
 
 CUSTOMERS = TableSpec(
     name="customers",
@@ -334,6 +347,65 @@ DO_NOT_CONTACT = TableSpec(
     allowed={"kind": DNC_KINDS},
 )
 
+CONTRACTS = TableSpec(
+    name="contracts",
+    description=(
+        "Contracts and subscriptions: the product held, when it started, when it is due to end "
+        "(renewal or expiry) and when it actually ended.  A contract that ended is churn for a "
+        "contractual business; one about to end is a trigger for a retention action."
+    ),
+    schema=ibis.schema(
+        {
+            "contract_id": "string",
+            "customer_id": "string",
+            "product": "string",
+            "status": "string",
+            "started_at": "timestamp",
+            "ends_at": "timestamp",
+            "ended_at": "timestamp",
+            "monthly_amount": "float64",
+            "channel": "string",
+        }
+    ),
+    key="contract_id",
+    key_from=("customer_id", "product", "started_at"),
+    required=("customer_id", "product", "started_at"),
+    on_conflict="update",
+    allowed={"status": CONTRACT_STATUSES},
+    ranges={"monthly_amount": (0, None)},
+)
+
+RESPONSES = TableSpec(
+    name="responses",
+    description=(
+        "Responses to campaign contacts: deliveries, opens, clicks, call outcomes, offers "
+        "accepted or rejected, purchases attributed to a contact.  ``campaign`` names the "
+        "campaign; ``contact_id`` the contact of contact_history answered, when the file knows "
+        "it (otherwise the customer's contact in that campaign is found by the attribution)."
+    ),
+    schema=ibis.schema(
+        {
+            "response_id": "string",
+            "campaign": "string",
+            "customer_id": "string",
+            "contact_id": "string",
+            "responded_at": "timestamp",
+            "kind": "string",
+            "channel": "string",
+            "offer_id": "string",
+            "outcome": "string",
+            "revenue": "float64",
+            "margin": "float64",
+            "source": "string",
+        }
+    ),
+    key="response_id",
+    key_from=("campaign", "customer_id", "responded_at", "kind"),
+    required=("campaign", "customer_id", "responded_at", "kind"),
+    on_conflict="update",
+    allowed={"kind": RESPONSE_KINDS},
+)
+
 DATA_TABLES: dict[str, TableSpec] = {
     t.name: t
     for t in (
@@ -347,6 +419,8 @@ DATA_TABLES: dict[str, TableSpec] = {
         INTERACTIONS,
         CONSENTS,
         DO_NOT_CONTACT,
+        CONTRACTS,
+        RESPONSES,
     )
 }
 
@@ -556,12 +630,98 @@ SEGMENTS: dict[str, sch.Schema] = {
     "segments": ibis.schema({"name": "string", "definition": "string", "created_at": "timestamp"}),
 }
 
+# Campaigns (migration 5): every version of a campaign's definition, its runs (previews are not
+# stored; executions are), the contact history (one row per customer, campaign and contact,
+# held-out and deferred customers included, with the reason), the customers each exclusion
+# removed with its reason, the global hold-out and the log of trigger firings (one per
+# occurrence: the key makes a trigger idempotent).
+CAMPAIGNS: dict[str, sch.Schema] = {
+    "campaigns": ibis.schema(
+        {
+            "name": "string",
+            "version": "int64",
+            "objective": "string",
+            "definition": "string",
+            "created_at": "timestamp",
+        }
+    ),
+    "campaign_runs": ibis.schema(
+        {
+            "run_id": "string",
+            "campaign": "string",
+            "version": "int64",
+            "as_of": "date",
+            "executed_at": "timestamp",
+            "trigger": "string",
+            "funnel": "string",
+            "contacted": "int64",
+            "held_out": "int64",
+            "deferred": "int64",
+            "dropped": "int64",
+            "out_dir": "string",
+        }
+    ),
+    "contact_history": ibis.schema(
+        {
+            "contact_id": "string",
+            "run_id": "string",
+            "campaign": "string",
+            "version": "int64",
+            "profile_id": "string",
+            "customer_id": "string",
+            "channel": "string",
+            "offer_id": "string",
+            # planned (to be contacted on planned_for), contacted, held_out (control group or
+            # global hold-out: never contacted), deferred (over capacity, a later run may take
+            # it), dropped (over capacity, with the reason).
+            "status": "string",
+            "group_name": "string",
+            "planned_for": "date",
+            "priority": "float64",
+            "score_decile": "int64",
+            "reason": "string",
+            "created_at": "timestamp",
+        }
+    ),
+    "campaign_exclusions": ibis.schema(
+        {
+            "run_id": "string",
+            "campaign": "string",
+            "profile_id": "string",
+            "step": "string",
+            "reason": "string",
+        }
+    ),
+    "global_holdout": ibis.schema(
+        {
+            "profile_id": "string",
+            "valid_from": "date",
+            "valid_until": "date",
+            "seed": "int64",
+            "created_at": "timestamp",
+        }
+    ),
+    "trigger_firings": ibis.schema(
+        {
+            "trigger": "string",
+            "occurrence": "string",
+            "profile_id": "string",
+            "occurred_at": "timestamp",
+            "fired_at": "timestamp",
+            "action": "string",
+            "result": "string",
+            "detail": "string",
+        }
+    ),
+}
+
 TABLES: dict[str, sch.Schema] = {
     **{name: t.schema for name, t in DATA_TABLES.items()},
     **BOOKKEEPING,
     **SCORING,
     **PREDICTIVE,
     **SEGMENTS,
+    **CAMPAIGNS,
 }
 
 
