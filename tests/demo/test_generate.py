@@ -34,7 +34,8 @@ def test_sources_yaml_lists_every_table_customers_first(demo: DemoFiles) -> None
     listing = yaml.safe_load(demo.sources.read_text(encoding="utf-8"))
     assert [s["table"] for s in listing["sources"]] == list(LOAD_ORDER)
     assert LOAD_ORDER[0] == "customers"
-    assert set(LOAD_ORDER) == set(DATA_TABLES)
+    # Responses come from campaigns run on the datamart, not from the company's files.
+    assert set(LOAD_ORDER) == set(DATA_TABLES) - {"responses"}
     for source in listing["sources"]:
         assert (demo.folder / source["file"]).is_file()
 
@@ -322,3 +323,22 @@ def test_progress_counts_customers_chunk_by_chunk(tmp_path: Path) -> None:
     generate(tmp_path, customers=250, seed=1, chunk_size=100, progress=progress)
     assert progress.tasks == [("Generating the demo company", 250)]
     assert progress.advanced == 250
+
+
+def test_contracts_are_subscriptions_some_ended_complainers_more_often(demo: DemoFiles) -> None:
+    contracts = read(demo, "contracts")
+    customers = read(demo, "customers")
+    holders = contracts.customer_id.nunique() / len(customers)
+    assert 0.2 <= holders <= 0.45
+    ended = contracts.status == "ended"
+    assert ended.equals(contracts.ended_at.notna())
+    assert 0.1 <= ended.mean() <= 0.4
+    assert (contracts.status == "suspended").any()
+    assert (contracts.ended_at.dropna() > contracts.started_at[ended]).all()
+    assert (contracts.ended_at.dropna() <= pd.Timestamp(demo.end) + pd.Timedelta(days=1)).all()
+    assert (contracts.ends_at > contracts.started_at).all()
+    due_soon = ~ended & (contracts.ends_at < pd.Timestamp(demo.end) + pd.Timedelta(days=90))
+    assert due_soon.any()
+    complainers = set(read(demo, "interactions").query("kind == 'complaint'").customer_id.dropna())
+    complained = contracts.customer_id.isin(complainers)
+    assert ended[complained].mean() > 1.5 * ended[~complained].mean()

@@ -13,8 +13,8 @@ import typer
 
 from clientela.cli._output import RichProgress, console, err_console, print_json, rich_table
 from clientela.cli.app import app, state
-from clientela.errors import ConfigError
-from clientela.models._labels import KINDS, Target
+from clientela.errors import ConfigError, suggest
+from clientela.models._labels import CHURN_BY, CONTRACTS_ENDED, KINDS, Target
 
 if TYPE_CHECKING:
     from clientela.services._model_store import StoredModel
@@ -61,7 +61,11 @@ def train(
         int, typer.Option("--outcome-days", min=1, help="Days of the outcome window.")
     ] = 90,
     product: Annotated[
-        str | None, typer.Option("--product", help="propensity: buying this product_id.")
+        str | None,
+        typer.Option(
+            "--product",
+            help="propensity: buying this product_id; churn by contract: contracts of it.",
+        ),
     ] = None,
     category: Annotated[
         str | None, typer.Option("--category", help="propensity: buying in this category.")
@@ -72,6 +76,20 @@ def train(
     active_days: Annotated[
         int, typer.Option("--active-days", min=1, help="churn: bought within these days.")
     ] = 365,
+    churn_by: Annotated[
+        str,
+        typer.Option(
+            "--churn-by",
+            help="churn: purchase (no purchase in the window) or contract (a contract ended).",
+        ),
+    ] = "purchase",
+    contracts: Annotated[
+        str,
+        typer.Option(
+            "--contracts",
+            help="churn by contract: any (one active contract ends) or all (every one ends).",
+        ),
+    ] = "any",
     algorithm: Annotated[
         str, typer.Option("--algorithm", help="gbm (LightGBM) or logistic.")
     ] = "gbm",
@@ -93,6 +111,17 @@ def train(
         raise ConfigError(f"unknown kind '{kind}'; expected one of {', '.join(KINDS)}")
     if kind == "response" and campaign is None:
         raise ConfigError("a response model needs --campaign (the campaign_id answered)")
+    if churn_by not in CHURN_BY:
+        raise ConfigError(
+            f"unknown --churn-by '{churn_by}'{suggest(churn_by, CHURN_BY)}; expected one of "
+            f"{', '.join(CHURN_BY)}"
+        )
+    if contracts not in CONTRACTS_ENDED:
+        raise ConfigError(
+            f"unknown --contracts '{contracts}'; expected one of {', '.join(CONTRACTS_ENDED)}"
+        )
+    if churn_by == "contract" and kind != "churn":
+        raise ConfigError(f"--churn-by contract is for churn models, not {kind}")
     if algorithm not in ("gbm", "logistic"):
         raise ConfigError(f"unknown algorithm '{algorithm}'; expected gbm or logistic")
     if validation not in ("time", "cv"):
@@ -104,6 +133,8 @@ def train(
         category=category,
         campaign=campaign,
         active_days=active_days,
+        churn_by=churn_by,  # type: ignore[arg-type]
+        contracts=contracts,  # type: ignore[arg-type]
     )
     from clientela.services.predictive import TrainRequest, train_model
 

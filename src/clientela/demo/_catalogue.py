@@ -265,3 +265,16 @@ def seasonal_day_weights(first_day: int, days: int) -> FloatArray:
         np.asarray(MONTH_WEIGHTS)[months] * np.asarray(WEEKDAY_WEIGHTS)[weekdays] * growth
     ).astype(np.float64)
     return weights
+
+
+# Subscriptions sold alongside the shop: (product, monthly amount, term in days).
+CONTRACT_PRODUCTS = (
+    ("home_insurance", 24.0, 365),
+    ("device_insurance", 9.0, 365),
+    ("mobile_plan", 19.0, 730),
+    ("broadband", 35.0, 730),
+    ("premium_membership", 7.5, 365),
+)
+CONTRACT_PRODUCT_WEIGHTS = (0.2, 0.25, 0.2, 0.15, 0.2)
+CONTRACT_CHANNELS = ("web", "store", "phone", "partner")
+CONTRACT_CHANNEL_WEIGHTS = (0.5, 0.25, 0.15, 0.1)

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from clientela.datamart.schema import DATA_TABLES
-from clientela.demo import _attributes, _behaviour, _commerce
+from clientela.demo import _attributes, _behaviour, _commerce, _contracts
 from clientela.demo._columns import ids, plain
 from clientela.demo._customers import Cohort, customers_columns, make_cohort
 from clientela.demo._plan import Plan, make_plan
@@ -38,6 +38,7 @@ LOAD_ORDER = (
     "interactions",
     "consents",
     "do_not_contact",
+    "contracts",
 )
 KEY_PREFIXES = {
     "transactions": "T",
@@ -49,6 +50,7 @@ KEY_PREFIXES = {
     "interactions": "I",
     "consents": "G",
     "do_not_contact": "N",
+    "contracts": "M",
 }
 KEY_WIDTH = 10
 DEFAULT_END = dt.date(2026, 6, 30)
@@ -285,6 +287,8 @@ def _chunk(
     dnc = _attributes.do_not_contact(plan, rng, cohort, writers.counters["external"])
     writers.take("external", len(dnc["kind"]))
     writers.write("do_not_contact", dnc)
+    # Last, so that adding contracts left every other table's random draws as they were.
+    writers.write("contracts", _contracts.contracts(plan, rng, cohort))
     return _showcase(cohort, sales)
 
 

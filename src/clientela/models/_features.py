@@ -78,6 +78,7 @@ class FeatureTables:
     social: ir.Table
     consents: ir.Table
     score_snapshots: ir.Table | None = None
+    contracts: ir.Table | None = None
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,13 @@ before midnight ``days`` days later.  Backend-free: each function returns an exp
 
 * ``propensity``: every profile known before the cut-off; 1 when it buys (a sale of
   ``product``, of ``category``, or any sale) in the window;
-* ``churn``: the profiles with a sale in the ``active_days`` before the cut-off; 1 when they do
-  not buy in the window;
+* ``churn`` by purchase (the default): the profiles with a sale in the ``active_days`` before the
+  cut-off; 1 when they do not buy in the window;
+* ``churn`` by contract (``churn_by="contract"``): the profiles holding a contract active at the
+  cut-off (started before it, not ended by it; of ``product`` when given); 1 when one of those
+  contracts (``contracts="any"``) or every one of them (``contracts="all"``) ends in the window.
+  A contract whose status is ``ended`` but which has no ``ended_at`` is left out: when it ended
+  is unknown;
 * ``response``: the profiles contacted in the window by ``campaign`` (an interaction with that
   ``campaign_id``); 1 when an interaction of the campaign in the window has an accepting outcome;
 * ``conversion``: the profiles known before the cut-off that had neither bought nor converted
@@ -30,6 +35,8 @@ from clientela.profile._common import transaction_kind
 
 __all__ = [
     "ACCEPTED_OUTCOMES",
+    "CHURN_BY",
+    "CONTRACTS_ENDED",
     "CONVERTED_OUTCOMES",
     "KINDS",
     "Target",
@@ -38,6 +45,10 @@ __all__ = [
 
 Kind = Literal["propensity", "churn", "response", "conversion"]
 KINDS: tuple[str, ...] = ("propensity", "churn", "response", "conversion")
+ChurnBy = Literal["purchase", "contract"]
+CHURN_BY: tuple[str, ...] = ("purchase", "contract")
+ContractsEnded = Literal["any", "all"]
+CONTRACTS_ENDED: tuple[str, ...] = ("any", "all")
 ACCEPTED_OUTCOMES: tuple[str, ...] = ("accepted", "responded", "converted", "purchased")
 CONVERTED_OUTCOMES: tuple[str, ...] = ("converted",)
 
@@ -54,6 +65,12 @@ class Target:
     active_days: int = 365
     accepted: tuple[str, ...] = ACCEPTED_OUTCOMES
     converted: tuple[str, ...] = CONVERTED_OUTCOMES
+    churn_by: ChurnBy = "purchase"
+    contracts: ContractsEnded = "any"
+
+    @property
+    def by_contract(self) -> bool:
+        return self.kind == "churn" and self.churn_by == "contract"
 
     def window(self, as_of: dt.date) -> tuple[dt.date, dt.date]:
         """The first day of the outcome window and the day after its last."""
@@ -94,6 +111,8 @@ def labels(tables: FeatureTables, as_of: dt.date, target: Target) -> ir.Table:
         elif target.category is not None:
             wanted &= sales.category == target.category
         return _flag(population, sales.filter(wanted))
+    if target.by_contract:
+        return _contract_churn(tables, as_of, target)
     if target.kind == "churn":
         sales = _sales(tables)
         active = sales.filter(
@@ -127,3 +146,35 @@ def labels(tables: FeatureTables, as_of: dt.date, target: Target) -> ir.Table:
         sales.filter(_in_window(sales.occurred_at, as_of, days)).select("profile_id"),
     )
     return _flag(population, won)
+
+
+def active_contracts(contracts: ir.Table, as_of: dt.date, product: str | None = None) -> ir.Table:
+    """The contracts active at the cut-off: started before it and not ended by it."""
+    cutoff = cutoff_instant(as_of)
+    unknown_end = (contracts.status == "ended") & contracts.ended_at.isnull()
+    active = (
+        (contracts.started_at < cutoff)
+        & (contracts.ended_at.isnull() | (contracts.ended_at >= cutoff))
+        & ~unknown_end.fill_null(False)
+    )
+    if product is not None:
+        active &= contracts.product == product
+    return contracts.filter(active)
+
+
+def _contract_churn(tables: FeatureTables, as_of: dt.date, target: Target) -> ir.Table:
+    if tables.contracts is None:
+        raise ValueError("churn by contract needs the contracts table")
+    held = with_profile(active_contracts(tables.contracts, as_of, target.product), tables.identity)
+    ends = _in_window(held.ended_at, as_of, target.outcome_days).fill_null(False)
+    per_profile = held.group_by("profile_id").aggregate(
+        _held=held.count(), _ended=held.count(where=ends)
+    )
+    churned = (
+        per_profile._ended > 0
+        if target.contracts == "any"
+        else per_profile._ended == per_profile._held
+    )
+    return per_profile.select(
+        profile_id=per_profile.profile_id, label=ibis.ifelse(churned, 1, 0).cast("int64")
+    )

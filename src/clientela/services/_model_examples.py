@@ -16,6 +16,7 @@ import pandas as pd
 
 from clientela.datamart import Datamart
 from clientela.errors import DataError
+from clientela.models._contract_features import CONTRACT_FEATURES, contract_features
 from clientela.models._features import (
     FeatureSpec,
     FeatureTables,
@@ -51,6 +52,7 @@ def model_tables(dm: Datamart) -> FeatureTables:
         social=dm.table("social"),
         consents=dm.table("consents"),
         score_snapshots=dm.table("score_snapshots"),
+        contracts=dm.table("contracts"),
     )
 
 
@@ -78,6 +80,8 @@ def _span(dm: Datamart, tables: Sequence[tuple[str, str]]) -> tuple[dt.date, dt.
 
 
 def _outcome_tables(target: Target) -> list[tuple[str, str]]:
+    if target.by_contract:
+        return [("contracts", "started_at"), ("contracts", "ended_at")]
     if target.kind in ("propensity", "churn"):
         return [("transactions", "occurred_at")]
     if target.kind == "response":
@@ -99,7 +103,7 @@ def check_window(dm: Datamart, cutoff: dt.date, target: Target) -> None:
     history = _span(dm, _HISTORY_TABLES)
     outcomes = _span(dm, _outcome_tables(target))
     if history is None or outcomes is None:
-        what = " and ".join(t for t, _ in _outcome_tables(target))
+        what = " and ".join(dict.fromkeys(t for t, _ in _outcome_tables(target)))
         raise DataError(f"the datamart has no {what} to learn the {target.kind} outcome from")
     first = history[0]
     if cutoff <= first:
@@ -138,7 +142,7 @@ def latest_cutoff(dm: Datamart, target: Target) -> dt.date:
     """The latest cut-off whose outcome window the data covers."""
     end = data_end(dm, target)
     if end is None:
-        what = " and ".join(t for t, _ in _outcome_tables(target))
+        what = " and ".join(dict.fromkeys(t for t, _ in _outcome_tables(target)))
         raise DataError(f"the datamart has no {what} to learn the {target.kind} outcome from")
     return end + dt.timedelta(days=1) - dt.timedelta(days=target.outcome_days)
 
@@ -246,6 +250,11 @@ def build_examples(
     """
     tables = model_tables(dm)
     features = point_in_time_features(tables, cutoff, spec)
+    if target.by_contract and tables.contracts is not None:
+        held = contract_features(tables.contracts, tables.identity, cutoff)
+        held = held.rename(_holder="profile_id")
+        joined_held = features.left_join(held, features.profile_id == held._holder)
+        features = joined_held.select(*features.columns, *CONTRACT_FEATURES)
     if with_labels or target.kind != "response":
         population = labels(tables, cutoff, target)
     else:
