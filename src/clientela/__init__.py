@@ -34,9 +34,17 @@ from clientela.services.scoring import (
 )
 
 if TYPE_CHECKING:
+    from clientela.campaigns.definition import Campaign, Offer, parse_campaign_file
+    from clientela.campaigns.triggers import Trigger, parse_triggers_file
     from clientela.models import PropensityModel, Target
     from clientela.models.clv import BGNBDModel, GammaGammaModel, ParetoNBDModel
     from clientela.segments import Segment
+    from clientela.services.campaign_results import (
+        CampaignResults,
+        attribute_responses,
+        campaign_results,
+    )
+    from clientela.services.campaigns import execute_campaigns, preview_campaigns
     from clientela.services.clv import (
         ClvFit,
         ClvScores,
@@ -53,6 +61,7 @@ if TYPE_CHECKING:
         profile_segment,
         resolve_segment,
     )
+    from clientela.services.triggers import run_triggers
 
 __version__ = "0.1.0"
 
@@ -61,22 +70,33 @@ __version__ = "0.1.0"
 # and the rule-based parts start quickly.
 _LAZY: dict[str, str] = {
     "BGNBDModel": "clientela.models.clv",
+    "Campaign": "clientela.campaigns.definition",
+    "CampaignResults": "clientela.services.campaign_results",
     "ClvFit": "clientela.services.clv",
     "ClvScores": "clientela.services.clv",
     "ClvSegments": "clientela.services.clv",
     "GammaGammaModel": "clientela.models.clv",
+    "Offer": "clientela.campaigns.definition",
     "ParetoNBDModel": "clientela.models.clv",
     "PropensityModel": "clientela.models",
     "Segment": "clientela.segments",
     "SegmentProfile": "clientela.services.segments",
     "Target": "clientela.models",
     "TrainRequest": "clientela.services.predictive",
+    "Trigger": "clientela.campaigns.triggers",
+    "attribute_responses": "clientela.services.campaign_results",
+    "campaign_results": "clientela.services.campaign_results",
     "cluster_base": "clientela.services.segments",
     "clv_segments": "clientela.services.clv",
+    "execute_campaigns": "clientela.services.campaigns",
     "find_lookalikes": "clientela.services.segments",
     "fit_clv": "clientela.services.clv",
+    "parse_campaign_file": "clientela.campaigns.definition",
+    "parse_triggers_file": "clientela.campaigns.triggers",
+    "preview_campaigns": "clientela.services.campaigns",
     "profile_segment": "clientela.services.segments",
     "resolve_segment": "clientela.services.segments",
+    "run_triggers": "clientela.services.triggers",
     "score_clv": "clientela.services.clv",
     "score_model": "clientela.services.predictive",
     "train_model": "clientela.services.predictive",
@@ -99,6 +119,8 @@ __all__ = [
     "BGNBDModel",
     "BackendError",
     "BuildReport",
+    "Campaign",
+    "CampaignResults",
     "ClientelaError",
     "ClvFit",
     "ClvScores",
@@ -112,6 +134,7 @@ __all__ = [
     "LoadReport",
     "NotFittedError",
     "NotFoundError",
+    "Offer",
     "ParetoNBDModel",
     "PropensityModel",
     "ScoreRun",
@@ -121,14 +144,18 @@ __all__ = [
     "Settings",
     "Target",
     "TrainRequest",
+    "Trigger",
     "ValueReport",
     "__version__",
     "adjust_score",
+    "attribute_responses",
     "backfill_scores",
     "build",
+    "campaign_results",
     "cluster_base",
     "clv_segments",
     "connect",
+    "execute_campaigns",
     "find_lookalikes",
     "fit_clv",
     "get_profile",
@@ -136,11 +163,15 @@ __all__ = [
     "load_folder",
     "load_model_file",
     "migrate",
+    "parse_campaign_file",
+    "parse_triggers_file",
+    "preview_campaigns",
     "profile_segment",
     "register_model",
     "resolve_segment",
     "run_model",
     "run_models",
+    "run_triggers",
     "score_clv",
     "score_history",
     "score_model",

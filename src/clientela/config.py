@@ -23,7 +23,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from clientela.errors import ConfigError
 
-__all__ = ["DEFAULT_SERVICE_POLICIES", "IdentityRule", "ServicePolicy", "Settings"]
+__all__ = [
+    "DEFAULT_SERVICE_POLICIES",
+    "CampaignSettings",
+    "IdentityRule",
+    "PressureLimit",
+    "ServicePolicy",
+    "Settings",
+]
 
 DEFAULT_DB = "clientela.duckdb"
 
@@ -109,6 +116,45 @@ class IdentityRule(BaseModel):
         return keys
 
 
+class PressureLimit(BaseModel):
+    """A contact-pressure limit every campaign obeys (see ``docs/campaigns.md``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    channel: Literal["call", "email", "sms", "mail", "ads", "push"] | None = None
+    max: int | None = Field(default=None, ge=0)
+    days: int | None = Field(default=None, ge=1)
+    min_gap_days: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> PressureLimit:
+        if self.min_gap_days is not None:
+            if self.max is not None or self.days is not None:
+                raise ValueError("a pressure limit is either max/days or min_gap_days, not both")
+        elif self.max is None or self.days is None:
+            raise ValueError("a pressure limit needs 'max' and 'days' (or 'min_gap_days')")
+        return self
+
+
+class CampaignSettings(BaseModel):
+    """Rules every campaign obeys: global pressure limits and who needs an opt-in."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pressure: tuple[PressureLimit, ...] = ()
+    require_opt_in: dict[str, bool] = Field(
+        default_factory=lambda: {
+            "email": True,
+            "sms": True,
+            "push": True,
+            "ads": True,
+            "call": False,
+            "mail": False,
+        },
+        description="Per channel: True when a customer without a consent record is excluded.",
+    )
+
+
 class Settings(BaseSettings):
     """Every setting clientela reads.  See ``docs/configuration.md``."""
 
@@ -136,6 +182,7 @@ class Settings(BaseSettings):
     service_policies: dict[str, ServicePolicy] = Field(
         default_factory=lambda: dict(DEFAULT_SERVICE_POLICIES)
     )
+    campaigns: CampaignSettings = Field(default_factory=CampaignSettings)
     batch_rows: int = Field(
         default=500_000, ge=1_000, description="Rows read and validated at a time by a load."
     )

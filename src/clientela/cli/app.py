@@ -95,6 +95,8 @@ def state(ctx: typer.Context) -> State:
 def _register() -> None:
     # Each module adds its commands or sub-app to `app` (help lists them alphabetically).
     from clientela.cli import (  # noqa: F401
+        campaign_cmds,
+        campaign_results_cmds,
         clv_cmds,
         datamart_cmds,
         demo_cmds,
@@ -105,6 +107,7 @@ def _register() -> None:
         score_cmds,
         score_list_cmds,
         segment_cmds,
+        trigger_cmds,
     )
 
 

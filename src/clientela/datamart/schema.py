@@ -713,6 +713,16 @@ CAMPAIGNS: dict[str, sch.Schema] = {
             "detail": "string",
         }
     ),
+    # The value each change trigger (address, value tier, RFM segment) saw per profile on its
+    # previous run: the next run compares with it.
+    "trigger_state": ibis.schema(
+        {
+            "trigger": "string",
+            "profile_id": "string",
+            "value": "string",
+            "recorded_at": "timestamp",
+        }
+    ),
 }
 
 TABLES: dict[str, sch.Schema] = {

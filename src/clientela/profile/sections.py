@@ -160,8 +160,15 @@ def timeline(
     interactions: ir.Table,
     customer_ids: Sequence[str],
     as_of: AsOf,
+    contacts: ir.Table | None = None,
+    responses: ir.Table | None = None,
 ) -> ir.Table:
-    """Every transaction and interaction before ``as_of``, newest first (key: ``entry_id``)."""
+    """Every transaction and interaction before ``as_of``, newest first (key: ``entry_id``).
+
+    With ``contacts`` (``contact_history``) and ``responses``, the campaign contacts (source
+    ``contact``: kind is the contact's status, status its group) and the responses (source
+    ``response``) are entries too.
+    """
     ids = list(customer_ids)
     cutoff = _cutoff(as_of)
     tx = transactions.filter(transactions.customer_id.isin(ids), transactions.occurred_at < cutoff)
@@ -190,8 +197,50 @@ def timeline(
         status=it.status,
         entry_id=it.interaction_id,
     )
-    both = ibis.union(tx_rows, it_rows, distinct=False)
+    parts = [tx_rows, it_rows]
+    if contacts is not None:
+        parts.append(_contact_rows(contacts, ids, cutoff))
+    if responses is not None:
+        parts.append(_response_rows(responses, ids, cutoff))
+    both = ibis.union(*parts, distinct=False)
     return both.order_by([ibis.desc("occurred_at"), ibis.desc("source"), ibis.desc("entry_id")])
+
+
+def _contact_rows(contacts: ir.Table, ids: list[str], cutoff: ir.TimestampScalar) -> ir.Table:
+    """Campaign contacts: the day planned (held-out ones: when they were recorded)."""
+    when = ibis.coalesce(contacts.planned_for.cast("timestamp"), contacts.created_at)
+    # By profile_id: contacts are recorded by profile (its id is one of its customer ids).
+    rows = contacts.filter(contacts.profile_id.isin(ids)).mutate(_when=when)
+    rows = rows.filter(rows._when < cutoff)
+    return rows.select(
+        occurred_at=rows._when,
+        source=ibis.literal("contact"),
+        kind=rows.status,
+        customer_id=rows.customer_id,
+        reference=rows.campaign,
+        description=rows.offer_id,
+        amount=ibis.null("float64"),
+        channel=rows.channel,
+        status=rows.group_name,
+        entry_id=rows.contact_id,
+    )
+
+
+def _response_rows(responses: ir.Table, ids: list[str], cutoff: ir.TimestampScalar) -> ir.Table:
+    """Responses to campaigns, attributed purchases included (amount: the revenue)."""
+    rows = responses.filter(responses.customer_id.isin(ids), responses.responded_at < cutoff)
+    return rows.select(
+        occurred_at=rows.responded_at,
+        source=ibis.literal("response"),
+        kind=rows.kind,
+        customer_id=rows.customer_id,
+        reference=rows.campaign,
+        description=ibis.coalesce(rows.outcome, rows.offer_id),
+        amount=rows.revenue,
+        channel=rows.channel,
+        status=rows.source,
+        entry_id=rows.response_id,
+    )
 
 
 def timeline_page(
@@ -201,12 +250,14 @@ def timeline_page(
     as_of: AsOf,
     first: int | ir.IntegerScalar,
     last: int | ir.IntegerScalar,
+    contacts: ir.Table | None = None,
+    responses: ir.Table | None = None,
 ) -> ir.Table:
     """Entries ``first`` to ``last`` (1-based, inclusive) of :func:`timeline`, newest first.
 
     Every row also carries ``position`` and ``total``, the number of entries on all pages.
     """
-    rows = timeline(transactions, interactions, customer_ids, as_of)
+    rows = timeline(transactions, interactions, customer_ids, as_of, contacts, responses)
     newest_first = [ibis.desc("occurred_at"), ibis.desc("source"), ibis.desc("entry_id")]
     numbered = rows.mutate(
         position=ibis.row_number().over(order_by=newest_first) + 1,

@@ -177,7 +177,7 @@ class Consents:
 @dataclass(frozen=True)
 class TimelineEntry:
     occurred_at: dt.datetime
-    source: str  # "transaction" or "interaction"
+    source: str  # "transaction", "interaction", "contact" (a campaign's) or "response"
     kind: str | None
     customer_id: str
     reference: str | None
@@ -189,7 +189,8 @@ class TimelineEntry:
 
 @dataclass(frozen=True)
 class Timeline:
-    """One page of every transaction and interaction, newest first."""
+    """One page of every transaction, interaction, campaign contact and response, newest
+    first."""
 
     page: int
     page_size: int

@@ -114,7 +114,20 @@ _SECTION_COLUMNS = {
         "consent_id", "customer_id", "recorded_at", "channel", "purpose", "status", "source",
     ),
     "third_party": ("attribute_id", "customer_id", "source", "as_of", "attribute", "value"),
+    "contact_history": (
+        "contact_id", "profile_id", "customer_id", "campaign", "channel", "offer_id", "status",
+        "group_name", "planned_for", "created_at",
+    ),
+    "responses": (
+        "response_id", "customer_id", "campaign", "responded_at", "kind", "channel", "offer_id",
+        "outcome", "revenue", "source",
+    ),
 }  # fmt: skip
+
+
+# The indexed column that selects a profile's rows, where it is not customer_id: contacts are
+# recorded by profile (a profile's id is one of its customer ids).
+_ROW_KEY = {"contact_history": "profile_id"}
 
 
 def _rows_of(name: str) -> ir.Table:
@@ -132,9 +145,8 @@ def _with_profile_rows(sql: str, dialect: str, count: int) -> str:
     ctes = []
     for name in names:
         table = _table(name)
-        rows = table.filter(table.customer_id.isin(_ids("id", count))).select(
-            *_SECTION_COLUMNS[name]
-        )
+        key = table[_ROW_KEY.get(name, "customer_id")]
+        rows = table.filter(key.isin(_ids("id", count))).select(*_SECTION_COLUMNS[name])
         cte = ibis.to_sql(rows, dialect=dialect)
         ctes.append(f"{quote(_PROFILE_ROWS + name)} AS MATERIALIZED ({cte})")
     body = sql.lstrip()
@@ -188,13 +200,25 @@ def _timeline_page(count: int) -> ir.Table:
     first: ir.IntegerScalar = ibis.literal(_param("first")).cast("int64")
     last: ir.IntegerScalar = ibis.literal(_param("last")).cast("int64")
     return sections.timeline_page(
-        _rows_of("transactions"), _rows_of("interactions"), _ids("id", count), _as_of(), first, last
+        _rows_of("transactions"),
+        _rows_of("interactions"),
+        _ids("id", count),
+        _as_of(),
+        first,
+        last,
+        contacts=_rows_of("contact_history"),
+        responses=_rows_of("responses"),
     )
 
 
 def _timeline_total(count: int) -> ir.Table:
     entries = sections.timeline(
-        _rows_of("transactions"), _rows_of("interactions"), _ids("id", count), _as_of()
+        _rows_of("transactions"),
+        _rows_of("interactions"),
+        _ids("id", count),
+        _as_of(),
+        contacts=_rows_of("contact_history"),
+        responses=_rows_of("responses"),
     )
     return entries.aggregate(total=entries.count())
 
