@@ -24,8 +24,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from clientela.errors import ConfigError
 
 __all__ = [
+    "DEFAULT_REQUIRE_OPT_IN",
     "DEFAULT_SERVICE_POLICIES",
     "CampaignSettings",
+    "Channel",
     "IdentityRule",
     "PressureLimit",
     "ServicePolicy",
@@ -33,6 +35,8 @@ __all__ = [
 ]
 
 DEFAULT_DB = "clientela.duckdb"
+# The channels a campaign contacts through.
+Channel = Literal["call", "email", "sms", "mail", "ads", "push"]
 
 
 class ServicePolicy(BaseModel):
@@ -121,7 +125,7 @@ class PressureLimit(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    channel: Literal["call", "email", "sms", "mail", "ads", "push"] | None = None
+    channel: Channel | None = None
     max: int | None = Field(default=None, ge=0)
     days: int | None = Field(default=None, ge=1)
     min_gap_days: int | None = Field(default=None, ge=1)
@@ -136,6 +140,18 @@ class PressureLimit(BaseModel):
         return self
 
 
+# Whether a customer without any consent record for the channel may be contacted: e-mail, SMS,
+# push and ads need an opt-in, as the e-privacy rules of most countries have it.
+DEFAULT_REQUIRE_OPT_IN: dict[str, bool] = {
+    "email": True,
+    "sms": True,
+    "push": True,
+    "ads": True,
+    "call": False,
+    "mail": False,
+}
+
+
 class CampaignSettings(BaseModel):
     """Rules every campaign obeys: global pressure limits and who needs an opt-in."""
 
@@ -143,14 +159,7 @@ class CampaignSettings(BaseModel):
 
     pressure: tuple[PressureLimit, ...] = ()
     require_opt_in: dict[str, bool] = Field(
-        default_factory=lambda: {
-            "email": True,
-            "sms": True,
-            "push": True,
-            "ads": True,
-            "call": False,
-            "mail": False,
-        },
+        default_factory=lambda: dict(DEFAULT_REQUIRE_OPT_IN),
         description="Per channel: True when a customer without a consent record is excluded.",
     )
 

@@ -237,6 +237,15 @@ class World:
         )
 
 
+def email_world(count: int) -> World:
+    """``count`` people, C01 onwards, each opted in to e-mail."""
+    world = World()
+    for i in range(1, count + 1):
+        world.person(f"C{i:02d}")
+        world.opt(f"C{i:02d}", "email")
+    return world
+
+
 def campaign(text: str, source: Path | None = None) -> Campaign:
     """A campaign from YAML text (dedented)."""
     import textwrap

@@ -20,16 +20,13 @@ from clientela.services.campaigns import (
     list_campaigns,
     preview_campaigns,
 )
-from tests.campaigns.conftest import AS_OF, World, campaign, funnel_adds_up
+from tests.campaigns.conftest import AS_OF, World, campaign, email_world, funnel_adds_up
 
 
 def _world(n: int = 20) -> World:
-    world = World()
+    world = email_world(n)
     for i in range(1, n + 1):
-        cid = f"C{i:02d}"
-        world.person(cid)
-        world.opt(cid, "email")
-        world.scores[cid] = float(i)
+        world.scores[f"C{i:02d}"] = float(i)
     return world
 
 
@@ -221,3 +218,23 @@ def test_a_triggered_action_contacts_again_on_another_day_but_not_twice_a_day(
     assert run(AS_OF + dt.timedelta(days=365)) == 1
     ids = datamart.sql("SELECT count(DISTINCT contact_id) FROM contact_history")
     assert ids == [(2,)]
+
+
+def test_execute_reports_the_counts_stored_after_the_files_last_check(
+    datamart: Datamart, settings: Settings, tmp_path: Path
+) -> None:
+    """The channel file leaves out a contact whose e-mail is opted out for another purpose (the
+    campaign checked marketing only) and moves it to dropped: the execution says so too."""
+    world = _world()
+    world.opt("C20", "email", "opt_out", purpose="service", at=dt.datetime(2025, 6, 1))
+    world.load(datamart)
+    [execution] = execute_campaigns(
+        datamart, settings, [campaign(MAIL)], as_of=AS_OF, out_dir=tmp_path
+    )
+    [run] = datamart.records("SELECT * FROM campaign_runs")
+    stored = (run["contacted"], run["held_out"], run["deferred"], run["dropped"])
+    assert stored == (9, 4, 6, 1)
+    assert (execution.contacted, execution.held_out, execution.deferred) == stored[:3]
+    assert execution.dropped == stored[3]
+    statuses = datamart.records("SELECT status, count(*) AS n FROM contact_history GROUP BY 1")
+    assert {r["status"]: r["n"] for r in statuses}["dropped"] == 1

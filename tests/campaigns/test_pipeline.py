@@ -13,7 +13,7 @@ from clientela.config import CampaignSettings, PressureLimit, Settings
 from clientela.datamart import Datamart
 from clientela.errors import ConfigError, DataError
 from clientela.services.campaigns import execute_campaigns, preview_campaigns
-from tests.campaigns.conftest import AS_OF, World, campaign, funnel_adds_up
+from tests.campaigns.conftest import AS_OF, World, campaign, email_world, funnel_adds_up
 
 
 def _steps(preview: object) -> dict[str, tuple[int, int]]:
@@ -38,10 +38,7 @@ def _excluded(dm: Datamart, name: str) -> dict[str, tuple[str, str]]:
 def test_each_exclusion_removes_its_customers_with_the_reason(
     datamart: Datamart, settings: Settings, tmp_path: Path
 ) -> None:
-    world = World()
-    for i in range(1, 11):
-        world.person(f"C{i:02d}")
-        world.opt(f"C{i:02d}", "email")
+    world = email_world(10)
     world.person("C11")  # no consent record: e-mail requires an opt-in
     world.opt("C02", "email", "opt_out", at=dt.datetime(2025, 6, 1))  # newer than the opt-in
     world.opt("C03", "any", "opt_out", purpose=None)  # every channel, every purpose
@@ -239,10 +236,7 @@ def test_capacity_fills_day_by_day_in_priority_order(
 def test_pressure_counts_history_and_earlier_campaigns_and_priority_wins(
     datamart: Datamart, settings: Settings, tmp_path: Path
 ) -> None:
-    world = World()
-    for i in range(1, 7):
-        world.person(f"C{i:02d}")
-        world.opt(f"C{i:02d}", "email")
+    world = email_world(6)
     day = AS_OF
     # C01: two e-mails in the last week; C02: one e-mail 2 days ago; C03: one 10 days ago.
     world.contacts += [
@@ -328,6 +322,25 @@ def test_unknown_priority_kpi_is_named(datamart: Datamart, settings: Settings) -
         preview_campaigns(datamart, settings, [wrong], as_of=AS_OF)
 
 
+def test_unknown_priority_model_suggests_the_scored_ones(
+    datamart: Datamart, settings: Settings
+) -> None:
+    world = World()
+    world.person("C01")
+    world.scores["C01"] = 1.0
+    world.load(datamart)
+    wrong = campaign(
+        "name: w\nchannel: call\npriority_by: {score: 'rule:engag', value: none}\n",
+        source=Path("w.yaml"),
+    )
+    with pytest.raises(ConfigError) as caught:
+        preview_campaigns(datamart, settings, [wrong], as_of=AS_OF)
+    assert str(caught.value) == (
+        "w.yaml: 'priority_by.score': no scores of scoring model 'engag' on or before "
+        f"{AS_OF} (did you mean 'engage'?); the models with scores are: engage"
+    )
+
+
 def test_an_ended_campaign_is_refused(datamart: Datamart, settings: Settings) -> None:
     over = campaign("name: over\nchannel: call\nstarts: 2025-01-01\nends: 2025-02-01\n")
     with pytest.raises(ConfigError, match="ended on 2025-02-01"):
@@ -399,10 +412,8 @@ def test_a_saved_segment_as_the_target(datamart: Datamart, settings: Settings) -
 def test_incompatible_campaigns_in_one_run_leave_the_customer_to_the_higher_priority(
     datamart: Datamart, settings: Settings
 ) -> None:
-    world = World()
+    world = email_world(4)
     for i in range(1, 5):
-        world.person(f"C{i:02d}")
-        world.opt(f"C{i:02d}", "email")
         world.opt(f"C{i:02d}", "sms")
     world.load(datamart)
     sms = campaign("name: sms_offer\nchannel: sms\npriority: 1\n")

@@ -540,6 +540,35 @@ def test_a_campaign_action_runs_the_campaign_for_the_fired_profiles_only(
     assert datamart.sql("SELECT count(*) FROM campaign_runs")[0][0] == 1
 
 
+def test_a_profile_contacted_on_another_day_and_now_outside_the_target_is_said_so(
+    datamart: Datamart, settings: Settings, tmp_path: Path
+) -> None:
+    """A triggered run skips only the same day's contacts: an older contact is not the reason
+    a profile outside the target was left out."""
+    from tests.campaigns.conftest import AS_OF as CAMPAIGN_DAY
+    from tests.campaigns.conftest import World
+
+    world = World()
+    world.person("C01", birth_date=dt.date(1980, 3, 2))
+    world.person("C02", birth_date=dt.date(1980, 3, 3), region="South")
+    for cid in ("C01", "C02"):
+        world.opt(cid, "email")
+    world.contacts.append(("north_mail", "C02", "email", CAMPAIGN_DAY - dt.timedelta(days=365)))
+    world.load(datamart)
+    _file(
+        tmp_path,
+        "name: north_mail\nchannel: email\ntarget: {field: region, equals: North}\n",
+        "north_mail.yaml",
+    )
+    text = "triggers:\n- name: b\n  event: birthday\n  days_ahead: 7\n  action:\n"
+    text += "    campaign: north_mail.yaml\n"
+    triggers = parse_triggers_file(_file(tmp_path, text))
+    done = run_triggers(
+        datamart, settings, triggers, as_of=CAMPAIGN_DAY, out_dir=tmp_path / "files"
+    )
+    assert done.outcomes[0].results == {"sent": 1, "skipped: not in the campaign target": 1}
+
+
 def test_a_value_tier_change_fires_after_the_baseline(
     datamart: Datamart, settings: Settings, tmp_path: Path, hooks: Hooks
 ) -> None:

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 import ibis
 import ibis.expr.types as ir
 
+from clientela.config import DEFAULT_REQUIRE_OPT_IN
+
 __all__ = [
     "CONSENT_CHANNEL",
     "DEFAULT_REQUIRE_OPT_IN",
@@ -35,15 +37,6 @@ CONSENT_CHANNEL: dict[str, str] = {
     "mail": "mail",
     "ads": "ads",
     "push": "push",
-}
-# Whether a customer without any consent record for the channel may be contacted.
-DEFAULT_REQUIRE_OPT_IN: dict[str, bool] = {
-    "email": True,
-    "sms": True,
-    "push": True,
-    "ads": True,
-    "call": False,
-    "mail": False,
 }
 # The do-not-contact kinds that block each channel (mail and push: any, conservatively).
 _DNC_KINDS: dict[str, tuple[str, ...]] = {

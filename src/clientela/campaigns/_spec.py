@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from clientela.config import Channel, PressureLimit
 
 __all__ = [
     "CHANNELS",
@@ -25,8 +27,7 @@ __all__ = [
     "PrioritySpec",
 ]
 
-Channel = Literal["call", "email", "sms", "mail", "ads", "push"]
-CHANNELS: tuple[str, ...] = ("call", "email", "sms", "mail", "ads", "push")
+CHANNELS: tuple[str, ...] = get_args(Channel)
 ExclusionRule = Literal[
     "consent",
     "do_not_contact",
@@ -37,16 +38,7 @@ ExclusionRule = Literal[
     "minors",
     "custom",
 ]
-EXCLUSION_RULES: tuple[str, ...] = (
-    "consent",
-    "do_not_contact",
-    "no_address",
-    "open_issues",
-    "incompatible",
-    "global_holdout",
-    "minors",
-    "custom",
-)
+EXCLUSION_RULES: tuple[str, ...] = get_args(ExclusionRule)
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
 
 
@@ -90,22 +82,8 @@ class ExclusionSpec(_Strict):
         return self
 
 
-class PressureSpec(_Strict):
-    """``{channel: email, max: 2, days: 7}`` or ``{channel: call, min_gap_days: 3}``."""
-
-    channel: Channel | None = None
-    max: int | None = Field(default=None, ge=0)
-    days: int | None = Field(default=None, ge=1)
-    min_gap_days: int | None = Field(default=None, ge=1)
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> PressureSpec:
-        if self.min_gap_days is not None:
-            if self.max is not None or self.days is not None:
-                raise ValueError("a pressure rule is either max/days or min_gap_days, not both")
-        elif self.max is None or self.days is None:
-            raise ValueError("a pressure rule needs 'max' and 'days' (or 'min_gap_days')")
-        return self
+# The campaign file's pressure rules have the form of the settings' limits for every campaign.
+PressureSpec = PressureLimit
 
 
 class ControlSpec(_Strict):

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from clientela.datamart.schema import ResponseKind
+
 __all__ = [
     "EVENTS",
     "ActionSpec",
@@ -118,20 +120,7 @@ class CartAbandonOptions(_Strict):
 
 class ResponseOptions(_Strict):
     campaign: str
-    kinds: tuple[
-        Literal[
-            "delivered",
-            "bounce",
-            "open",
-            "click",
-            "call_outcome",
-            "accepted",
-            "rejected",
-            "purchase",
-            "unsubscribe",
-        ],
-        ...,
-    ] = ("click",)
+    kinds: tuple[ResponseKind, ...] = ("click",)
     within_days: int = Field(default=7, ge=1)
 
 

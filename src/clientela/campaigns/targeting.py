@@ -37,7 +37,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from clientela.errors import ConfigError
-from clientela.scoring._spec import OPERATORS, UNPORTABLE_PATTERN, attr
+from clientela.scoring._spec import OPERATORS, UNPORTABLE_PATTERN, attr, group_parts
 from clientela.yamlfile import _LineLoader, config_error
 
 __all__ = [
@@ -375,19 +375,10 @@ def parse_target_text(text: str, *, source: Path | str | None = None) -> Target:
 
 def _condition(spec: TargetSpec, raw: Any) -> TargetCondition:
     line = getattr(raw, "line", None)
-    for group in ("all", "any"):
-        parts = getattr(spec, group)
-        if parts is not None:
-            raw_parts = raw.get(group) if isinstance(raw, dict) else None
-            raw_list = raw_parts if isinstance(raw_parts, list) else [None] * len(parts)
-            return TargetCondition(
-                op=group,
-                parts=tuple(_condition(p, r) for p, r in zip(parts, raw_list, strict=False)),
-                line=line,
-            )
-    if spec.not_ is not None:
-        raw_not = raw.get("not") if isinstance(raw, dict) else None
-        return TargetCondition(op="not", parts=(_condition(spec.not_, raw_not),), line=line)
+    group = group_parts(spec, raw)
+    if group is not None:
+        op, parts = group
+        return TargetCondition(op=op, parts=tuple(_condition(p, r) for p, r in parts), line=line)
     kind: TargetSubject = next(
         s  # type: ignore[misc]
         for s in TARGET_SUBJECTS

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
-from clientela.campaigns.definition import Campaign, parse_campaign_file
+from clientela.campaigns.definition import parse_campaign_file
 from clientela.cli._output import RichProgress, console, err_console, print_json, rich_table
 from clientela.cli.app import app, state
 from clientela.services._summary import default_as_of
@@ -58,8 +60,22 @@ AsOf = Annotated[
 ]
 
 
-def _campaigns(files: list[Path]) -> list[Campaign]:
-    return [parse_campaign_file(path) for path in files]
+_Found = TypeVar("_Found")
+
+
+def _plan(
+    ctx: typer.Context,
+    files: list[Path],
+    as_of: dt.datetime | None,
+    as_json: bool,
+    action: Callable[..., _Found],
+) -> _Found:
+    """Parse the files and run ``action`` (preview or execute) on them, with a progress bar."""
+    st = state(ctx)
+    campaigns = [parse_campaign_file(path) for path in files]
+    with st.datamart() as dm, RichProgress(enabled=st.progress and not as_json) as progress:
+        day = _as_of(dm, as_of)
+        return action(dm, st.settings, campaigns, as_of=day, progress=progress)
 
 
 def _funnel_rows(funnel: list[FunnelStep]) -> list[dict[str, Any]]:
@@ -91,13 +107,7 @@ def preview_cmd(
     as_json: AsJson = False,
 ) -> None:
     """The funnel, step by step, and a sample of who would be contacted; writes nothing."""
-    st = state(ctx)
-    campaigns = _campaigns(files)
-    with st.datamart() as dm, RichProgress(enabled=st.progress and not as_json) as progress:
-        day = _as_of(dm, as_of)
-        previews = preview_campaigns(
-            dm, st.settings, campaigns, as_of=day, sample=sample, progress=progress
-        )
+    previews = _plan(ctx, files, as_of, as_json, partial(preview_campaigns, sample=sample))
     if as_json:
         if len(previews) == 1:
             print_json(_funnel_rows(previews[0].funnel))
@@ -135,13 +145,7 @@ def execute_cmd(
     as_json: AsJson = False,
 ) -> None:
     """Write the contact history and the channel files; never contacts anyone twice."""
-    st = state(ctx)
-    campaigns = _campaigns(files)
-    with st.datamart() as dm, RichProgress(enabled=st.progress and not as_json) as progress:
-        day = _as_of(dm, as_of)
-        executions = execute_campaigns(
-            dm, st.settings, campaigns, as_of=day, out_dir=out, progress=progress
-        )
+    executions = _plan(ctx, files, as_of, as_json, partial(execute_campaigns, out_dir=out))
     if as_json:
         print_json(
             [

@@ -13,7 +13,7 @@ the loader derives it as a hash of ``key_from``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 import ibis
 import ibis.expr.schema as sch
@@ -86,7 +86,7 @@ CONSENT_CHANNELS = ("email", "sms", "phone", "mail", "push", "ads", "any")
 CONSENT_STATUSES = ("opt_in", "opt_out")
 DNC_KINDS = ("email", "phone")
 CONTRACT_STATUSES = ("active", "ended", "suspended")
-RESPONSE_KINDS = (
+ResponseKind = Literal[
     "delivered",
     "bounce",
     "open",
@@ -96,7 +96,8 @@ RESPONSE_KINDS = (
     "rejected",
     "purchase",
     "unsubscribe",
-)
+]
+RESPONSE_KINDS: tuple[str, ...] = get_args(ResponseKind)
 
 CUSTOMERS = TableSpec(
     name="customers",

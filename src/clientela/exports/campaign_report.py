@@ -16,8 +16,7 @@ from typing import Any
 
 import xlsxwriter
 
-from clientela.errors import ConfigError
-from clientela.exports._workbook import workbook_target
+from clientela.exports._workbook import html_target, workbook_target
 from clientela.services.campaign_results import BreakdownRow, CampaignResults
 
 __all__ = ["results_html", "write_results_html", "write_results_workbook"]
@@ -359,11 +358,7 @@ def results_html(results: CampaignResults) -> str:
 
 def write_results_html(results: CampaignResults, path: str | Path) -> Path:
     """Write the page to ``path`` (an .html file)."""
-    target = Path(path)
-    if target.suffix.lower() not in (".html", ".htm"):
-        raise ConfigError(f"the page name must end in .html, got '{target.name}'")
-    if not target.parent.exists():
-        raise ConfigError(f"the folder of the page {target} does not exist")
+    target = html_target(path)
     target.write_text(results_html(results), encoding="utf-8")
     log.info("wrote the results of %s to %s", results.campaign, target)
     return target

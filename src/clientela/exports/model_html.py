@@ -9,7 +9,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from clientela.errors import ConfigError
+from clientela.exports._workbook import html_target
 from clientela.exports.model_report import CHARTED_FEATURES
 from clientela.services._model_store import StoredModel
 
@@ -248,11 +248,7 @@ def model_html(stored: StoredModel) -> str:
 
 def write_model_html(stored: StoredModel, path: str | Path) -> Path:
     """Write the page to ``path`` (an .html file)."""
-    target = Path(path)
-    if target.suffix.lower() not in (".html", ".htm"):
-        raise ConfigError(f"the page name must end in .html, got '{target.name}'")
-    if not target.parent.exists():
-        raise ConfigError(f"the folder of the page {target} does not exist")
+    target = html_target(path)
     target.write_text(model_html(stored), encoding="utf-8")
     log.info("wrote the evaluation of %s version %d to %s", stored.name, stored.version, target)
     return target

@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -35,6 +35,7 @@ __all__ = [
     "RuleSpec",
     "SubjectKind",
     "attr",
+    "group_parts",
     "num",
 ]
 
@@ -141,6 +142,21 @@ class ConditionSpec(_Strict):
 
 def attr(operator: str) -> str:
     return {"in": "in_", "not": "not_"}.get(operator, operator)
+
+
+def group_parts(spec: Any, raw: Any) -> tuple[str, list[tuple[Any, Any]]] | None:
+    """The group of a condition as written (``all``, ``any`` or ``not``) and its parts, each
+    with its YAML node (for the line numbers); None for a test.  Shared by every condition
+    language (scoring rules, segments, campaign targets)."""
+    for group in ("all", "any"):
+        parts = getattr(spec, group)
+        if parts is not None:
+            raw_parts = raw.get(group) if isinstance(raw, dict) else None
+            raw_list = raw_parts if isinstance(raw_parts, list) else [None] * len(parts)
+            return group, list(zip(parts, raw_list, strict=False))
+    if spec.not_ is not None:
+        return "not", [(spec.not_, raw.get("not") if isinstance(raw, dict) else None)]
+    return None
 
 
 class DecaySpec(_Strict):

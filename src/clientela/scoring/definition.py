@@ -32,6 +32,7 @@ from clientela.scoring._spec import (
     RuleSpec,
     SubjectKind,
     attr,
+    group_parts,
     num,
 )
 from clientela.yamlfile import _LineLoader, read_yaml
@@ -321,19 +322,10 @@ def _decay(spec: Literal["none"] | DecaySpec | None) -> Decay | None:
 
 def _condition(spec: ConditionSpec, raw: Any) -> Condition:
     line = getattr(raw, "line", None)
-    for group in ("all", "any"):
-        parts = getattr(spec, group)
-        if parts is not None:
-            raw_parts = raw.get(group) if isinstance(raw, dict) else None
-            raw_list = raw_parts if isinstance(raw_parts, list) else [None] * len(parts)
-            return Condition(
-                op=group,
-                parts=tuple(_condition(p, r) for p, r in zip(parts, raw_list, strict=False)),
-                line=line,
-            )
-    if spec.not_ is not None:
-        raw_not = raw.get("not") if isinstance(raw, dict) else None
-        return Condition(op="not", parts=(_condition(spec.not_, raw_not),), line=line)
+    group = group_parts(spec, raw)
+    if group is not None:
+        op, parts = group
+        return Condition(op=op, parts=tuple(_condition(p, r) for p, r in parts), line=line)
     kind = next(s for s in SUBJECTS if getattr(spec, s) is not None)
     operator = next(o for o in OPERATORS if getattr(spec, attr(o)) is not None)
     value = getattr(spec, attr(operator))

@@ -52,16 +52,20 @@ def priority_scores(
         )
     elif order.score.startswith(("rule:", "model:")):
         kind, _, model = order.score.partition(":")
+        scores = dm.table("score_snapshots" if kind == "rule" else "predictive_scores")
         if kind == "rule":
-            latest = latest_scores(dm.table("score_snapshots"), model, as_of)
+            latest = latest_scores(scores, model, as_of)
             column = latest.score
         else:
-            latest = latest_predictions(dm.table("predictive_scores"), model, as_of)
+            latest = latest_predictions(scores, model, as_of)
             column = latest.probability
         if int(scalar(dm, latest.count())) == 0:
+            dated = scores.filter(scores.as_of <= ibis.literal(as_of, type="date"))
+            scored = sorted(dm.to_pyarrow(dated.select("model").distinct()).column(0).to_pylist())
             raise ConfigError(
                 f"'priority_by.score': no scores of {'scoring' if kind == 'rule' else 'predictive'}"
-                f" model '{model}' on or before {as_of}",
+                f" model '{model}' on or before {as_of}{suggest(model, scored)}; the models with "
+                f"scores are: {', '.join(scored) or 'none'}",
                 file=campaign.source_file,
             )
         score = latest.select(_score_profile=latest._subject_profile, _score=column)

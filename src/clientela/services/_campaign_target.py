@@ -39,9 +39,9 @@ from clientela.datamart.schema import (
 from clientela.errors import ClientelaError, ConfigError, NotFoundError, suggest
 from clientela.profile.rfm import SEGMENTS
 from clientela.profile.tiers import TIERS
-from clientela.scoring._facts import CUSTOMER_FIELDS, DERIVED_FIELDS, profile_facts
+from clientela.scoring._facts import CUSTOMER_FIELDS, DERIVED_FIELDS
 from clientela.services._score_models import summary_fields
-from clientela.services._segment_base import segment_members
+from clientela.services._segment_base import facts_for, segment_members
 from clientela.services._segment_store import list_segments, load_segment
 from clientela.services._summary import summary_for
 
@@ -73,19 +73,7 @@ def target_members(dm: Datamart, settings: Settings, target: Target, as_of: dt.d
     datamart first (ConfigError or NotFoundError naming what is wrong)."""
     check_target(dm, settings, target, as_of)
     leaves = target.leaves()
-    fields = target.names("field")
-    summary = None
-    if any(f in summary_fields() for f in fields):
-        summary = summary_for(dm, settings, as_of)[0]
-    facts = profile_facts(
-        dm.table("customers"),
-        dm.table("identity"),
-        dm.table("third_party"),
-        summary,
-        fields,
-        target.names("attribute"),
-        as_of,
-    )
+    facts = facts_for(dm, settings, target.names("field"), target.names("attribute"), as_of)
     subjects: list[SubjectTable] = []
     scored = [*target.names("score"), *target.names("band")]
     for model in dict.fromkeys(scored):

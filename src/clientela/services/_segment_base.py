@@ -43,6 +43,7 @@ __all__ = [
     "FEATURES_TABLE",
     "SegmentBase",
     "defining_features",
+    "facts_for",
     "group_profiles",
     "materialise_base",
     "resolve_segment",
@@ -132,20 +133,31 @@ def segment_members(dm: Datamart, settings: Settings, segment: Segment, as_of: d
         return band_members(snapshots, model, band, as_of)
     assert segment.condition is not None
     _check_condition(dm, segment)
-    fields = segment.fields()
+    facts = facts_for(dm, settings, segment.fields(), segment.attributes(), as_of)
+    return condition_members(facts, segment.condition)
+
+
+def facts_for(
+    dm: Datamart,
+    settings: Settings,
+    fields: list[str],
+    attributes: list[str],
+    as_of: dt.date,
+) -> ir.Table:
+    """The profile facts a condition reads: the fields (the customer summary only when one of
+    them is in it) and the third-party attributes, one row per profile."""
     summary = None
     if any(f in summary_fields() for f in fields):
         summary = summary_for(dm, settings, as_of)[0]
-    facts = profile_facts(
+    return profile_facts(
         dm.table("customers"),
         dm.table("identity"),
         dm.table("third_party"),
         summary,
         fields,
-        segment.attributes(),
+        attributes,
         as_of,
     )
-    return condition_members(facts, segment.condition)
 
 
 def _known(value: str, known: tuple[str, ...] | list[str], what: str, plural: str = "") -> str:

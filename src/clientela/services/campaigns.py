@@ -8,6 +8,7 @@ version, a ``campaign_runs`` row, the ``campaign_exclusions`` and the ``contact_
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -23,6 +24,7 @@ from clientela.campaigns.definition import Campaign
 from clientela.config import Settings
 from clientela.datamart import Datamart
 from clientela.datamart.backends import quote
+from clientela.exports.campaign_files import ChannelOffer, write_channel_files
 from clientela.progress import NO_PROGRESS, Progress
 from clientela.services._campaign_holdout import (
     GlobalHoldout,
@@ -260,11 +262,6 @@ def _with_files(
     if execution.contacted == 0:
         log.warning("campaign %s planned nobody: no channel file", execution.campaign.name)
         return execution
-    try:
-        from clientela.exports.campaign_files import ChannelOffer, write_channel_files
-    except ImportError:  # the channel files are built in parallel; the history stands alone
-        log.warning("channel files are not available: only the contact history was written")
-        return execution
     campaign = execution.campaign
     offers = {
         o.offer_id: ChannelOffer(o.offer_id, o.name, o.arguments, o.script) for o in campaign.offers
@@ -280,15 +277,17 @@ def _with_files(
             out_dir=out_dir,
             as_of=execution.as_of,
         )
-    return Execution(
-        campaign=execution.campaign,
-        run_id=execution.run_id,
-        version=execution.version,
-        as_of=execution.as_of,
-        funnel=execution.funnel,
-        contacted=execution.contacted,
-        held_out=execution.held_out,
-        deferred=execution.deferred,
-        dropped=execution.dropped,
+    # The files' last check may have moved planned contacts to dropped in the stored run:
+    # report the counts as stored.
+    [(contacted, held_out, deferred, dropped)] = dm.sql(
+        "SELECT contacted, held_out, deferred, dropped FROM campaign_runs WHERE run_id = ?",
+        [execution.run_id],
+    )
+    return dataclasses.replace(
+        execution,
+        contacted=int(contacted),
+        held_out=int(held_out),
+        deferred=int(deferred),
+        dropped=int(dropped),
         files=list(paths),
     )

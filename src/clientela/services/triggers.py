@@ -336,7 +336,7 @@ def _to_campaign(
         )
         raise
     run_id = executions[0].run_id if executions else None
-    _campaign_results(dm, trigger, campaign.name, run_id, f"{action} (run {run_id})")
+    _campaign_results(dm, trigger, campaign.name, run_id, f"{action} (run {run_id})", as_of)
     rows = dm.sql(
         "SELECT result, count(*) FROM trigger_firings WHERE trigger = ? AND fired_at = ? "
         "GROUP BY result ORDER BY result",
@@ -355,7 +355,12 @@ def _to_campaign(
 
 
 def _campaign_results(
-    dm: Datamart, trigger: Trigger, campaign: str, run_id: str | None, action: str
+    dm: Datamart,
+    trigger: Trigger,
+    campaign: str,
+    run_id: str | None,
+    action: str,
+    as_of: dt.date,
 ) -> None:
     """Each pending firing's result: what the campaign run did with its profile."""
     dm.sql(
@@ -365,11 +370,16 @@ def _campaign_results(
         " AND ch.profile_id = trigger_firings.profile_id), "
         "(SELECT 'excluded: ' || min(ce.reason) FROM campaign_exclusions ce "
         " WHERE ce.run_id = ? AND ce.profile_id = trigger_firings.profile_id), "
+        # A triggered run skips only the profiles a run of the same day planned, held out or
+        # dropped (see plan_campaigns): an older contact does not keep a profile out.
         "(SELECT min('skipped: already in the campaign') FROM contact_history earlier "
-        " WHERE earlier.campaign = ? AND earlier.profile_id = trigger_firings.profile_id), "
+        " JOIN campaign_runs r ON r.run_id = earlier.run_id "
+        " WHERE earlier.campaign = ? AND r.as_of = ? "
+        " AND earlier.status IN ('planned', 'held_out', 'dropped') "
+        " AND earlier.profile_id = trigger_firings.profile_id), "
         "'skipped: not in the campaign target') "
         "WHERE trigger = ? AND result = ?",
-        [action, run_id, run_id, campaign, trigger.name, PENDING],
+        [action, run_id, run_id, campaign, as_of, trigger.name, PENDING],
     )
 
 
