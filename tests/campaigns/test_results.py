@@ -24,7 +24,7 @@ from clientela.config import Settings
 from clientela.datamart import Datamart, connect, migrate
 from clientela.errors import ConfigError, NotFoundError
 from clientela.exports.campaign_report import write_results_html, write_results_workbook
-from clientela.services.campaign_results import ResultRule, campaign_results
+from clientela.services.campaign_results import ResultRule, campaign_results, results_as_of
 from tests.campaigns._response_data import AS_OF, CONTACT_COLUMNS, contact, insert, load_spring
 
 POSITIVE = {"click", "accepted", "purchase"}
@@ -319,3 +319,26 @@ def test_cli_takes_the_rule_from_the_stored_campaign_and_options_override_it(
     document = json.loads(overridden.stdout)
     assert document["attribution"]["window_days"] == 30 and document["cost"] == 6
     assert document["attribution"]["attributed_target"] == 5  # t2, t3, t4, t5 and t8
+
+
+def test_the_default_as_of_day_counts_every_contact_and_response(
+    datamart: Datamart, settings: Settings
+) -> None:
+    # Contacts planned after the newest transaction, a response later still: without --as-of,
+    # the results count them all (the day after the newest of the three).
+    tx = "transaction_id order_id customer_id occurred_at product_id amount margin kind"
+    insert(datamart, "transactions", tx, [
+        ("t1", "o-t1", "p1", dt.datetime(2026, 1, 2), "shoes", 10.0, 4.0, "sale"),
+    ])  # fmt: skip
+    insert(datamart, "contact_history", CONTACT_COLUMNS, [
+        contact("k1", "p1", "target", "planned"), contact("k2", "p2", "target", "planned"),
+        contact("k3", "p3", "control", "held_out"),
+    ])  # fmt: skip
+    rs = "response_id campaign customer_id contact_id responded_at kind outcome source"
+    insert(datamart, "responses", rs, [
+        ("r1", "spring", "p1", "k1", dt.datetime(2026, 1, 14, 9), "click", None, "file"),
+    ])  # fmt: skip
+    assert results_as_of(datamart, "spring") == dt.date(2026, 1, 15)
+    found = campaign_results(datamart, settings, "spring", by=[])
+    assert found.as_of == dt.date(2026, 1, 15)
+    assert (found.target.customers, found.target.responders, found.control.customers) == (2, 1, 1)

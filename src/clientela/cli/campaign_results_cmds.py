@@ -38,7 +38,7 @@ AsOf = Annotated[
         "--as-of",
         formats=["%Y-%m-%d"],
         help="Count contacts and purchases before this day (default: the day after the newest "
-        "transaction).",
+        "transaction, response or planned contact of the campaign).",
         show_default=False,
     ),
 ]

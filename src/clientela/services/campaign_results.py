@@ -57,6 +57,7 @@ __all__ = [
     "UnmatchedResponse",
     "attribute_responses",
     "campaign_results",
+    "results_as_of",
     "rule_from_campaign",
 ]
 
@@ -210,6 +211,23 @@ def _write_attributed(dm: Datamart, campaign: str, fresh: ir.Table) -> tuple[int
     return groups.get("target", 0), groups.get("control", 0), int(added), int(removed)
 
 
+def results_as_of(dm: Datamart, campaign: str) -> dt.date:
+    """The default as-of day of a campaign's responses and results: the day after the newest of
+    its transactions (:func:`default_as_of`), of the campaign's responses and of its contacts'
+    planned days, so that every contact made and every answer loaded counts."""
+    day = default_as_of(dm)
+    newest = dm.sql(
+        "SELECT (SELECT max(planned_for) FROM contact_history WHERE campaign = ?), "
+        "(SELECT max(responded_at) FROM responses WHERE campaign = ?)",
+        [campaign, campaign],
+    )[0]
+    for value in newest:
+        if value is not None:
+            seen = value.date() if isinstance(value, dt.datetime) else value
+            day = max(day, seen + dt.timedelta(days=1))
+    return day
+
+
 def attribute_responses(
     dm: Datamart,
     settings: Settings,
@@ -222,13 +240,13 @@ def attribute_responses(
 ) -> AttributionReport:
     """Match the campaign's responses to its contacts and write the purchases they earned.
 
-    ``as_of`` (default: the day after the newest transaction) bounds the contacts and the
-    purchases considered.  ``unmatched_limit`` lists that many unmatched responses.
+    ``as_of`` (default: :func:`results_as_of`) bounds the contacts and the purchases
+    considered.  ``unmatched_limit`` lists that many unmatched responses.
     """
     del settings  # the rule and the datamart say everything; kept for the service signature
     rule = rule or ResultRule()
     _require_campaign(dm, campaign)
-    as_of = as_of or default_as_of(dm)
+    as_of = as_of or results_as_of(dm, campaign)
     identity = dm.table("identity")
     contacts = campaign_contacts(
         dm.table("contact_history"), campaign, as_of, dm.table("campaign_runs")
@@ -403,7 +421,8 @@ def campaign_results(
                 f"cannot break results down by '{name}'{suggest(name, BREAKDOWNS)}; "
                 f"choose among {', '.join(BREAKDOWNS)}"
             )
-    as_of = as_of or default_as_of(dm)
+    _require_campaign(dm, campaign)
+    as_of = as_of or results_as_of(dm, campaign)
     report = attribute_responses(
         dm,
         settings,
