@@ -7,6 +7,7 @@ expected and, for a misspelt key, the close match.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -115,6 +116,10 @@ def _format_error(model: type[BaseModel], data: Any, error: Any) -> tuple[str, i
     message = str(error["msg"]).removeprefix("Value error, ")
     value = error.get("input")
     shown = "" if isinstance(value, dict | list) else f" (got {value!r})"
+    if error["type"] == "literal_error" and isinstance(value, str):
+        # A misspelt choice (a channel, a decay, an exclusion rule): name the close one.
+        expected = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
+        shown += suggest(value, expected)
     return f"'{path}': {message}{shown}", _line_of(data, loc)
 
 

@@ -86,6 +86,7 @@ def test_the_python_api_builds_campaigns_too() -> None:
             "line 3: unknown key 'contrl' (did you mean 'control'?)",
         ),
         ("name: x\nchannel: fax\n", "line 2: 'channel': Input should be"),
+        ("name: x\nchannel: emial\n", "(got 'emial') (did you mean 'email'?)"),
         (
             "name: x\nchannel: call\ncapacity:\n  per_day: 0\n",
             "line 4: 'capacity.per_day': capacity per_day must be positive",
@@ -96,6 +97,7 @@ def test_the_python_api_builds_campaigns_too() -> None:
             "a custom exclusion needs a 'name' and a 'where' condition",
         ),
         ("name: x\nchannel: call\nexclusions: [consnt]\n", "line 3: 'exclusions.0.rule'"),
+        ("name: x\nchannel: call\nexclusions: [consnt]\n", "(did you mean 'consent'?)"),
         (
             "name: x\nchannel: call\npressure:\n  - {channel: call, max: 2}\n",
             "needs 'max' and 'days'",

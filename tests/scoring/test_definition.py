@@ -423,7 +423,7 @@ FILE_CASES = [
             decay: nonee
         """),
         6,
-        "'rules.0.decay': Input should be 'none' (got 'nonee')",
+        "'rules.0.decay': Input should be 'none' (got 'nonee') (did you mean 'none'?)",
     ),
     (
         "percent without every_days",
@@ -503,7 +503,7 @@ FILE_CASES = [
         """),
         6,
         "'rules.0.repeat': Input should be 'every', 'once', 'per_object' or 'per_day' "
-        "(got 'per_objet')",
+        "(got 'per_objet') (did you mean 'per_object'?)",
     ),
     (
         "minimum above maximum",
