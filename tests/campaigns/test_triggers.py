@@ -516,7 +516,7 @@ def test_a_campaign_action_runs_the_campaign_for_the_fired_profiles_only(
     )
     [outcome] = done.outcomes
     assert outcome.fired == 8 and outcome.run_id is not None
-    assert outcome.results["sent"] == 3 and outcome.results["held_out"] == 1
+    assert outcome.results["sent"] == 3 and outcome.results["held_out: control group"] == 1
     assert sum(outcome.results.values()) == 8
     assert any(k.startswith("excluded: ") for k in outcome.results)  # C01 opted out
     [run] = datamart.records("SELECT trigger, run_id FROM campaign_runs")

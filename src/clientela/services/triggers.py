@@ -365,7 +365,11 @@ def _campaign_results(
     """Each pending firing's result: what the campaign run did with its profile."""
     dm.sql(
         "UPDATE trigger_firings SET action = ?, result = COALESCE("
-        "(SELECT CASE WHEN min(ch.status) = 'planned' THEN 'sent' ELSE min(ch.status) END "
+        "(SELECT CASE WHEN min(ch.status) = 'planned' THEN 'sent' "
+        " WHEN min(ch.status) = 'held_out' AND min(ch.group_name) = 'global_holdout' "
+        " THEN 'held_out: global hold-out' "
+        " WHEN min(ch.status) = 'held_out' THEN 'held_out: control group' "
+        " ELSE min(ch.status) END "
         " FROM contact_history ch WHERE ch.run_id = ? "
         " AND ch.profile_id = trigger_firings.profile_id), "
         "(SELECT 'excluded: ' || min(ce.reason) FROM campaign_exclusions ce "
