@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from concurrent.futures import Future
 
 import pandas as pd
 import pyarrow as pa
@@ -31,6 +32,40 @@ def test_records_binds_parameters_and_names_columns(loaded: Datamart) -> None:
         {"customer_id": "c002", "email": "c002@example.com"},
     ]
     assert loaded.records("SELECT customer_id FROM customers WHERE email = ?", [None]) == []
+
+
+def test_submitted_records_are_the_records_and_see_the_transaction(loaded: Datamart) -> None:
+    query = "SELECT customer_id, city FROM customers WHERE customer_id IN (?, ?) ORDER BY 1"
+    started = [loaded.submit_records(query, ["c001", "c002"]) for _ in range(5)]
+    assert [future.result() for future in started] == [loaded.records(query, ["c001", "c002"])] * 5
+    before = loaded.generation
+    with loaded.transaction():
+        loaded.sql("UPDATE customers SET city = ? WHERE customer_id = ?", ["Leeds", "c001"])
+        # Uncommitted: only the transaction's own connection sees the new city.
+        seen = loaded.submit_records("SELECT city FROM customers WHERE customer_id = ?", ["c001"])
+        assert seen.result() == [{"city": "Leeds"}]
+    assert loaded.generation == before + 1
+    failed = loaded.submit_records("SELECT * FROM no_such_table")
+    with pytest.raises(Exception, match="no_such_table"):
+        failed.result()
+
+
+def test_concurrent_lookups_match_the_sequential_ones(
+    loaded: Datamart, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _details(loaded)
+    concurrent = [get_profile(loaded, settings, c, as_of=AS_OF) for c in ("c000", "c003", "c007")]
+
+    def one_by_one(query: str, params: list[object] | None = None) -> Future[list[object]]:
+        done: Future[list[object]] = Future()
+        done.set_result(loaded.records(query, params))  # type: ignore[arg-type]
+        return done
+
+    monkeypatch.setattr(loaded, "submit_records", one_by_one)
+    assert concurrent == [
+        get_profile(loaded, settings, c, as_of=AS_OF) for c in ("c000", "c003", "c007")
+    ]
+    loaded.close()  # the cursors close with the connection
 
 
 def test_generation_counts_writes_not_reads(loaded: Datamart) -> None:

@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import queue
 import re
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -35,6 +37,10 @@ __all__ = ["Datamart", "PostgresTarget", "connect", "quote"]
 log = logging.getLogger(__name__)
 
 BackendKind = Literal["duckdb", "postgres"]
+
+# Cursors (connections of their own to the same DuckDB database) that submit_records runs
+# queries on at the same time.
+_CURSORS = 3
 
 # Statements that only read: they leave Datamart.generation as it is.
 _READ_ONLY = re.compile(r"\s*(SELECT|WITH|EXPLAIN|SHOW|DESCRIBE|PRAGMA)\b", re.IGNORECASE)
@@ -94,6 +100,9 @@ class Datamart:
         # Counts the statements that may have changed data through this connection, so that a
         # value derived from the data (the newest transaction) can be kept until the next write.
         self.generation = 0
+        # submit_records' threads and the DuckDB cursors they run on, made on first use.
+        self._pool: ThreadPoolExecutor | None = None
+        self._idle_cursors: queue.SimpleQueue[Any] = queue.SimpleQueue()
 
     def json_text(self, document: ir.StringValue, keys: Sequence[str]) -> ir.ArrayValue:
         """The values of ``keys`` in the JSON object ``document`` (text), as an array of text."""
@@ -105,6 +114,12 @@ class Datamart:
         return connect(settings)
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+            while not self._idle_cursors.empty():
+                with contextlib.suppress(Exception):
+                    self._idle_cursors.get().close()
         with contextlib.suppress(Exception):
             self.backend.disconnect()
 
@@ -212,6 +227,42 @@ class Datamart:
             cur.execute(pg_query, list(params) if params else None)
             names = [column.name for column in cur.description or ()]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def submit_records(
+        self, query: str, params: Sequence[Any] | None = None
+    ) -> Future[list[dict[str, Any]]]:
+        """:meth:`records` of a read-only query, started while the caller goes on.
+
+        On DuckDB the query runs on a cursor of its own (a connection to the same database, which
+        runs queries in parallel with this one), so that independent small queries, such as the
+        sections of a profile, overlap instead of waiting on one another.  PostgreSQL, a query
+        that may write, and a query inside :meth:`transaction` (whose uncommitted rows another
+        connection does not see) run here and now, on this connection.
+        """
+        values = list(params or [])
+        if self.kind != "duckdb" or self._in_transaction or not _READ_ONLY.match(query):
+            done: Future[list[dict[str, Any]]] = Future()
+            try:
+                done.set_result(self.records(query, values))
+            except Exception as exc:
+                done.set_exception(exc)
+            return done
+        if self._pool is None:
+            for _ in range(_CURSORS):
+                cursor = self.backend.con.cursor()
+                cursor.execute("SET enable_progress_bar = false")
+                self._idle_cursors.put(cursor)
+            self._pool = ThreadPoolExecutor(_CURSORS, thread_name_prefix="clientela-cursor")
+        return self._pool.submit(self._records_on_cursor, query, values)
+
+    def _records_on_cursor(self, query: str, params: list[Any]) -> list[dict[str, Any]]:
+        cursor = self._idle_cursors.get()
+        try:
+            result = cursor.execute(query, params)
+            names = [column[0] for column in result.description]
+            return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+        finally:
+            self._idle_cursors.put(cursor)
 
     def _note_write(self, statement: str) -> None:
         if not _READ_ONLY.match(statement):

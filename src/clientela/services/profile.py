@@ -22,6 +22,7 @@ import logging
 import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -262,6 +263,14 @@ def _run(
     return dm.records(query.sql, [values[name] for name in query.params])
 
 
+def _submit(
+    dm: Datamart, section: str, values: Mapping[str, Any], *shape: int
+) -> Future[list[dict[str, Any]]]:
+    """:func:`_run`, started on a cursor of its own (see :meth:`Datamart.submit_records`)."""
+    query = _compiled(dm.kind, section, shape)
+    return dm.submit_records(query.sql, [values[name] for name in query.params])
+
+
 def _id_values(prefix: str, ids: Sequence[str]) -> dict[str, str]:
     return {f"{prefix}{i}": value for i, value in enumerate(ids)}
 
@@ -333,11 +342,26 @@ def get_profile(
     ids = sorted({profile_id, *(str(r["customer_id"]) for r in members)})
     values = {"as_of": as_of, **_id_values("id", ids)}
     n = len(ids)
-
+    first = (page - 1) * page_size + 1
+    bounds = {"first": first, "last": page * page_size}
+    # The sections are independent: they run at the same time, the slowest started first,
+    # while this connection reads the summary and the scores.
+    timeline_page = _submit(dm, "timeline_page", {**values, **bounds}, n)
+    started = {
+        name: _submit(dm, name, values, n)
+        for name in (
+            "event_counts", "consents", "third_party", "top_objects", "open_issues", "social",
+            "customers",
+        )
+    }  # fmt: skip
     row, source = summary_row(dm, settings, profile_id, as_of)
+    scores = profile_scores(dm, profile_id, as_of)
+    predictions = profile_predictions(dm, profile_id, as_of)
+    section = {name: future.result() for name, future in started.items()}
+
     tier = str(row["value_tier"]) if row is not None else "D"
-    identity = _identity(profile_id, ids, _run(dm, "customers", values, n), as_of)
-    issues = tuple(OpenIssue(**r) for r in _run(dm, "open_issues", values, n))
+    identity = _identity(profile_id, ids, section["customers"], as_of)
+    issues = tuple(OpenIssue(**r) for r in section["open_issues"])
     do_not_pitch, reason = _pitch_flag(issues)
     log.info("profile %s (%d customer ids) as of %s from %s", profile_id, n, as_of, source)
     return CustomerProfile(
@@ -349,18 +373,16 @@ def get_profile(
         rfm=rfm_from_row(row),
         value_tier=tier,
         service_policy=settings.service_policies[tier].model_dump(),
-        third_party=tuple(ThirdPartyAttribute(**r) for r in _run(dm, "third_party", values, n)),
-        behaviour=_behaviour(
-            _run(dm, "event_counts", values, n), _run(dm, "top_objects", values, n)
-        ),
-        social=_social(_run(dm, "social", values, n)),
+        third_party=tuple(ThirdPartyAttribute(**r) for r in section["third_party"]),
+        behaviour=_behaviour(section["event_counts"], section["top_objects"]),
+        social=_social(section["social"]),
         open_issues=issues,
         do_not_pitch=do_not_pitch,
         do_not_pitch_reason=reason,
-        consents=_consents(dm, _run(dm, "consents", values, n), identity),
-        timeline=_timeline(dm, values, n, page, page_size),
-        scores=profile_scores(dm, profile_id, as_of),
-        predictions=profile_predictions(dm, profile_id, as_of),
+        consents=_consents(dm, section["consents"], identity),
+        timeline=_timeline(dm, values, n, timeline_page.result(), page, page_size),
+        scores=scores,
+        predictions=predictions,
     )
 
 
@@ -444,11 +466,15 @@ def _consents(dm: Datamart, rows: list[dict[str, Any]], identity: Identity) -> C
 
 
 def _timeline(
-    dm: Datamart, values: Mapping[str, Any], count: int, page: int, page_size: int
+    dm: Datamart,
+    values: Mapping[str, Any],
+    count: int,
+    rows: list[dict[str, Any]],
+    page: int,
+    page_size: int,
 ) -> Timeline:
+    """The timeline from the rows of its page (``timeline_page``)."""
     first = (page - 1) * page_size + 1
-    bounds = {"first": first, "last": page * page_size}
-    rows = _run(dm, "timeline_page", {**values, **bounds}, count)
     if rows:
         total = int(rows[0]["total"])
     elif first == 1:
