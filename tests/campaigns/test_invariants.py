@@ -3,6 +3,7 @@
 Nobody without consent or on a do-not-contact list is ever planned (so never in a channel file);
 no pressure limit is exceeded by a new contact, across campaigns; the control group is never
 planned; capacity is never exceeded and is filled in priority order; the funnel adds up.
+Campaigns have one channel or two (in order of preference, each with the same capacity).
 """
 
 from __future__ import annotations
@@ -62,7 +63,10 @@ pressure_st = st.one_of(
 )
 campaign_st = st.fixed_dictionaries(
     {
-        "channel": st.sampled_from(CHANNELS),
+        "channels": st.one_of(
+            st.sampled_from(CHANNELS).map(lambda c: [c]),
+            st.permutations(CHANNELS).map(lambda cs: list(cs[:2])),
+        ),
         "priority": st.integers(0, 3),
         "control": st.one_of(st.none(), st.integers(5, 50)),
         "capacity": st.one_of(st.none(), st.tuples(st.integers(1, 4), st.integers(1, 3))),
@@ -75,7 +79,11 @@ campaign_st = st.fixed_dictionaries(
 def _yaml(index: int, spec: dict[str, Any]) -> str:
     lines = [
         f"name: c{index}",
-        f"channel: {spec['channel']}",
+        (
+            f"channel: {spec['channels'][0]}"
+            if len(spec["channels"]) == 1
+            else f"channels: [{', '.join(spec['channels'])}]"
+        ),
         f"priority: {spec['priority']}",
         f"starts: {(AS_OF + dt.timedelta(days=spec['starts_in'])).isoformat()}",
         "priority_by: {score: 'rule:engage', value: none}",
@@ -84,7 +92,11 @@ def _yaml(index: int, spec: dict[str, Any]) -> str:
         lines.append(f"control: {{percent: {spec['control']}, seed: {index}}}")
     if spec["capacity"] is not None:
         per_day, days = spec["capacity"]
-        lines.append(f"capacity: {{per_day: {per_day}, days: {days}}}")
+        one = f"{{per_day: {per_day}, days: {days}}}"
+        if len(spec["channels"]) == 1:
+            lines.append(f"capacity: {one}")
+        else:
+            lines.append("capacity: {" + ", ".join(f"{c}: {one}" for c in spec["channels"]) + "}")
     if spec["pressure"]:
         lines.append("pressure:")
         for rule in spec["pressure"]:
@@ -151,8 +163,11 @@ def test_invariants_hold(
     new = [r for r in rows if r["run_id"] != "old"]
     planned = [r for r in rows if r["status"] == "planned"]
     for execution in executions:
-        funnel_adds_up(execution.funnel)
-        assert execution.funnel[-1].customers == execution.contacted
+        steps = [s for s in execution.funnel if not s.step.startswith("channel:")]
+        funnel_adds_up(steps)
+        assert steps[-1].customers == execution.contacted
+        by_channel = [s for s in execution.funnel if s.step.startswith("channel:")]
+        assert sum(s.customers for s in by_channel) == (execution.contacted if by_channel else 0)
     by_name = {f"c{i}": spec for i, spec in enumerate(specs)}
     ordered = sorted(by_name, key=lambda n: (-by_name[n]["priority"], n))
     rank = {name: position for position, name in enumerate(ordered)}
@@ -161,6 +176,7 @@ def test_invariants_hold(
         if row["status"] != "planned":
             continue
         channel = row["channel"]
+        assert channel in by_name[row["campaign"]]["channels"], row
         # Consent: e-mail and SMS need an opt-in, calls only no opt-out.
         status = person.consents[CONSENT_OF[channel]]
         assert status == "opt_in" or (channel == "call" and status is None), row
@@ -198,15 +214,26 @@ def test_invariants_hold(
         if spec["capacity"] is not None:
             per_day, days = spec["capacity"]
             first_day = AS_OF + dt.timedelta(days=spec["starts_in"])
-            per = {}
+            per: dict[tuple[str, dt.date], int] = {}
             for r in mine:
                 if r["status"] == "planned":
-                    per[r["planned_for"]] = per.get(r["planned_for"], 0) + 1
+                    key = (r["channel"], r["planned_for"])
+                    per[key] = per.get(key, 0) + 1
             assert all(n <= per_day for n in per.values())
-            assert all(first_day <= d < first_day + dt.timedelta(days=days) for d in per)
-            chosen = [(r["priority"], r["profile_id"]) for r in mine if r["status"] == "planned"]
-            rest = [(r["priority"], r["profile_id"]) for r in mine if r["status"] == "deferred"]
-            if chosen and rest:
+            assert all(first_day <= d < first_day + dt.timedelta(days=days) for _, d in per)
+            for on in spec["channels"]:  # each channel's capacity in priority order
+                chosen = [
+                    (r["priority"], r["profile_id"])
+                    for r in mine
+                    if r["status"] == "planned" and r["channel"] == on
+                ]
+                rest = [
+                    (r["priority"], r["profile_id"])
+                    for r in mine
+                    if r["status"] == "deferred" and r["channel"] == on
+                ]
+                if not (chosen and rest):
+                    continue
                 worst = min(chosen, key=lambda x: (x[0], -int(x[1][1:])))
                 best_rest = max(rest, key=lambda x: (x[0], -int(x[1][1:])))
                 assert (worst[0], -int(worst[1][1:])) > (best_rest[0], -int(best_rest[1][1:]))

@@ -13,6 +13,7 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from clientela.config import Channel, PressureLimit
+from clientela.scoring._model_errors import ModelProblemError
 
 __all__ = [
     "CHANNELS",
@@ -20,6 +21,7 @@ __all__ = [
     "NAME_PATTERN",
     "CampaignSpec",
     "CapacitySpec",
+    "ChannelCapacitySpec",
     "ControlSpec",
     "ExclusionSpec",
     "OfferSpec",
@@ -115,6 +117,58 @@ class CapacitySpec(_Strict):
         return value
 
 
+class ChannelCapacitySpec(_Strict):
+    """``capacity:`` as written: one capacity (``per_day``...) or one per channel
+    (``email: {per_day: ...}``...)."""
+
+    per_day: int | None = None
+    days: int = Field(default=1, ge=1, le=366)
+    overflow: Literal["defer", "drop"] = "defer"
+    start: dt.date | None = None
+    call: CapacitySpec | None = None
+    email: CapacitySpec | None = None
+    sms: CapacitySpec | None = None
+    mail: CapacitySpec | None = None
+    ads: CapacitySpec | None = None
+    push: CapacitySpec | None = None
+
+    @field_validator("per_day")
+    @classmethod
+    def _positive(cls, value: int | None) -> int | None:
+        if value is not None and value <= 0:
+            raise ValueError(
+                "capacity per_day must be positive (leave 'capacity' out for no limit)"
+            )
+        return value
+
+    @property
+    def per_channel(self) -> dict[str, CapacitySpec]:
+        """The capacities given per channel (empty for one capacity)."""
+        found = {c: getattr(self, c) for c in CHANNELS}
+        return {c: spec for c, spec in found.items() if spec is not None}
+
+    @property
+    def single(self) -> CapacitySpec | None:
+        """The one capacity, when it is not given per channel."""
+        if self.per_day is None:
+            return None
+        return CapacitySpec(
+            per_day=self.per_day, days=self.days, overflow=self.overflow, start=self.start
+        )
+
+    @model_validator(mode="after")
+    def _one_form(self) -> ChannelCapacitySpec:
+        flat = self.model_fields_set & {"per_day", "days", "overflow", "start"}
+        if self.per_channel and flat:
+            raise ValueError(
+                f"give one capacity (per_day...) or one per channel, not both "
+                f"('{sorted(flat)[0]}' beside '{next(iter(self.per_channel))}')"
+            )
+        if not self.per_channel and self.per_day is None:
+            raise ValueError("a capacity needs 'per_day' (or one capacity per channel)")
+        return self
+
+
 class PrioritySpec(_Strict):
     """What orders the target for capacity: ``score`` times ``value``."""
 
@@ -126,7 +180,8 @@ class CampaignSpec(_Strict):
     name: str
     objective: str | None = None
     description: str | None = None
-    channel: Channel
+    channel: Channel | None = None
+    channels: list[Channel] | None = Field(default=None, min_length=1)
     purpose: str = "marketing"
     starts: dt.date | None = None
     ends: dt.date | None = None
@@ -136,7 +191,7 @@ class CampaignSpec(_Strict):
     exclusions: list[ExclusionSpec] | None = None
     pressure: list[PressureSpec] = Field(default_factory=list)
     control: ControlSpec | None = None
-    capacity: CapacitySpec | None = None
+    capacity: ChannelCapacitySpec | None = None
     priority: int = 0
     weight: float = Field(default=1.0, ge=0)
     priority_by: PrioritySpec | Literal["score_x_value"] | None = None
@@ -155,6 +210,43 @@ class CampaignSpec(_Strict):
                 "a campaign name starts with a letter and holds letters, digits, _ . -"
             )
         return name
+
+    @property
+    def channel_list(self) -> list[str]:
+        """The channels in order of preference (``channel: X`` is ``channels: [X]``)."""
+        if self.channels is not None:
+            return list(self.channels)
+        return [self.channel] if self.channel is not None else []
+
+    @model_validator(mode="after")
+    def _channels(self) -> CampaignSpec:
+        if self.channel is not None and self.channels is not None:
+            raise ModelProblemError(
+                "give 'channel' or 'channels', not both ('channel: X' is 'channels: [X]')",
+                "channels",
+            )
+        if self.channel is None and self.channels is None:
+            raise ValueError("a campaign needs 'channel' (or 'channels', in order of preference)")
+        channels = self.channel_list
+        repeated = sorted({c for c in channels if channels.count(c) > 1})
+        if repeated:
+            raise ModelProblemError(f"the channel '{repeated[0]}' is listed twice", "channels")
+        if self.capacity is not None and self.capacity.per_channel:
+            for name in self.capacity.per_channel:
+                if name not in channels:
+                    raise ModelProblemError(
+                        f"capacity for '{name}', which is not a channel of the campaign "
+                        f"({', '.join(channels)})",
+                        "capacity",
+                        name,
+                    )
+        elif self.capacity is not None and len(channels) > 1:
+            raise ModelProblemError(
+                "with several channels, give the capacity per channel "
+                "(capacity: {email: {per_day: ..., days: ...}, ...})",
+                "capacity",
+            )
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> CampaignSpec:

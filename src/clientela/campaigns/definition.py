@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import yaml
 from pydantic import ValidationError
@@ -20,6 +20,7 @@ from clientela.campaigns._spec import (
     CHANNELS,
     EXCLUSION_RULES,
     CampaignSpec,
+    CapacitySpec,
     ExclusionSpec,
     PrioritySpec,
 )
@@ -171,8 +172,19 @@ class Campaign:
     cost_per_contact: float = 0.0
     fixed_cost: float = 0.0
     source_file: str | None = None
+    # The channels in order of preference (``channel`` is the first); empty: ``(channel,)``.
+    channels: tuple[str, ...] = ()
+    # Capacity per channel (several channels); ``capacity`` is then None.
+    channel_capacity: tuple[tuple[str, Capacity], ...] = ()
 
     def __post_init__(self) -> None:
+        if not self.channels:
+            object.__setattr__(self, "channels", (self.channel,))
+        elif self.channels[0] != self.channel:
+            raise ValueError(
+                f"campaign '{self.name}': 'channel' ({self.channel}) is not the first of "
+                f"'channels' ({', '.join(self.channels)})"
+            )
         # Whoever builds a campaign, the legal exclusions apply (first, when not listed).
         rules = {e.rule for e in self.exclusions}
         missing = tuple(Exclusion(r, r) for r in MANDATORY_EXCLUSIONS if r not in rules)
@@ -184,6 +196,12 @@ class Campaign:
         if not self.text:
             # Built in Python: the YAML that parses back to it is what the datamart stores.
             object.__setattr__(self, "text", campaign_yaml(self))
+
+    def capacity_for(self, channel: str) -> Capacity | None:
+        """The capacity of ``channel`` (None: no limit)."""
+        if self.channel_capacity:
+            return dict(self.channel_capacity).get(channel)
+        return self.capacity
 
     @property
     def offer(self) -> Offer | None:
@@ -197,7 +215,11 @@ class Campaign:
 
 def campaign_yaml(campaign: Campaign) -> str:
     """The YAML text of a campaign built in Python (parse_campaign_text reads it back)."""
-    data: dict[str, Any] = {"name": campaign.name, "channel": campaign.channel}
+    data: dict[str, Any] = {"name": campaign.name}
+    if len(campaign.channels) > 1:
+        data["channels"] = list(campaign.channels)
+    else:
+        data["channel"] = campaign.channel
     for key in ("objective", "description"):
         if getattr(campaign, key):
             data[key] = getattr(campaign, key)
@@ -221,10 +243,11 @@ def campaign_yaml(campaign: Campaign) -> str:
     if campaign.control is not None:
         data["control"] = {k: v for k, v in vars(campaign.control).items() if v is not None}
     if campaign.capacity is not None:
-        capacity = {k: v for k, v in vars(campaign.capacity).items() if v is not None}
-        if campaign.capacity.start is not None:
-            capacity["start"] = campaign.capacity.start.isoformat()
-        data["capacity"] = capacity
+        data["capacity"] = _capacity_data(campaign.capacity)
+    elif campaign.channel_capacity:
+        data["capacity"] = {
+            channel: _capacity_data(capacity) for channel, capacity in campaign.channel_capacity
+        }
     data["priority"] = campaign.priority
     data["weight"] = campaign.weight
     data["priority_by"] = {"score": campaign.priority_by.score, "value": campaign.priority_by.value}
@@ -237,6 +260,13 @@ def campaign_yaml(campaign: Campaign) -> str:
     data["fixed_cost"] = campaign.fixed_cost
     text: str = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     return text
+
+
+def _capacity_data(capacity: Capacity) -> dict[str, Any]:
+    data = {k: v for k, v in vars(capacity).items() if v is not None}
+    if capacity.start is not None:
+        data["start"] = capacity.start.isoformat()
+    return data
 
 
 def _offer_data(offer: Offer) -> dict[str, Any]:
@@ -301,7 +331,8 @@ def parse_campaign(data: Any, text: str, path: Path | None) -> Campaign:
     priority_by = spec.priority_by if isinstance(spec.priority_by, PrioritySpec) else PrioritySpec()
     return Campaign(
         name=spec.name,
-        channel=spec.channel,
+        channel=spec.channel_list[0],
+        channels=tuple(spec.channel_list),
         text=text,
         objective=spec.objective or "",
         description=spec.description or "",
@@ -325,15 +356,15 @@ def parse_campaign(data: Any, text: str, path: Path | None) -> Campaign:
             if spec.control
             else None
         ),
-        capacity=(
-            Capacity(
-                spec.capacity.per_day,
-                spec.capacity.days,
-                spec.capacity.overflow,
-                spec.capacity.start,
+        capacity=_capacity(spec.capacity.single) if spec.capacity is not None else None,
+        channel_capacity=(
+            tuple(
+                (channel, _capacity(spec.capacity.per_channel[channel]))
+                for channel in spec.channel_list
+                if channel in spec.capacity.per_channel
             )
-            if spec.capacity
-            else None
+            if spec.capacity is not None
+            else ()
         ),
         priority=spec.priority,
         weight=spec.weight,
@@ -346,6 +377,16 @@ def parse_campaign(data: Any, text: str, path: Path | None) -> Campaign:
         fixed_cost=spec.fixed_cost,
         source_file=str(path) if path is not None else None,
     )
+
+
+@overload
+def _capacity(spec: CapacitySpec) -> Capacity: ...
+@overload
+def _capacity(spec: None) -> None: ...
+def _capacity(spec: CapacitySpec | None) -> Capacity | None:
+    if spec is None:
+        return None
+    return Capacity(spec.per_day, spec.days, spec.overflow, spec.start)
 
 
 def _exclusions(spec: CampaignSpec, data: Any, path: Path | None) -> tuple[Exclusion, ...]:

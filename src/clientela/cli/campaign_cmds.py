@@ -118,7 +118,7 @@ def preview_cmd(
         return
     for preview in previews:
         campaign = preview.campaign
-        _print_funnel(campaign.name, campaign.channel, preview.funnel)
+        _print_funnel(campaign.name, ", ".join(campaign.channels), preview.funnel)
         counts = preview.counts
         console.print(
             f"as of {preview.as_of}: {counts.get('planned', 0):,} to contact, "
@@ -166,7 +166,7 @@ def execute_cmd(
         )
         return
     for e in executions:
-        _print_funnel(e.campaign.name, e.campaign.channel, e.funnel)
+        _print_funnel(e.campaign.name, ", ".join(e.campaign.channels), e.funnel)
         console.print(
             f"run {e.run_id} of {e.campaign.name} v{e.version} as of {e.as_of}: "
             f"{e.contacted:,} planned, {e.held_out:,} held out, {e.deferred:,} deferred, "
@@ -217,7 +217,9 @@ def show_cmd(
     if as_json:
         print_json({"campaign": name, "definition": campaign.text, "runs": runs})
         return
-    console.print(f"[bold]{name}[/] ({campaign.channel}) {campaign.objective}", highlight=False)
+    console.print(
+        f"[bold]{name}[/] ({', '.join(campaign.channels)}) {campaign.objective}", highlight=False
+    )
     console.print(campaign.text.rstrip(), highlight=False, markup=False)
     if runs:
         rows = [

@@ -146,7 +146,13 @@ def allocate(
         control_rows = None
     current = work.current
     to_schedule = ranked.semi_join(current, ranked.profile_id == current.profile_id)
-    scheduled = schedule(to_schedule, item.capacity, item.first_day)
+    several = len(campaign.channels) > 1
+    if several:
+        scheduled = _choose_channels(dm, work, to_schedule)
+    else:
+        scheduled = schedule(to_schedule, item.capacity, item.first_day).mutate(
+            channel=ibis.literal(campaign.channel)
+        )
     parts = [
         scheduled.select(
             "profile_id",
@@ -156,9 +162,29 @@ def allocate(
             priority=scheduled.priority,
             score_decile=scheduled.score_decile,
             reason=scheduled.reason,
+            channel=scheduled.channel,
         )
     ]
     if control_rows is not None:
+        if several:
+            # Held out before any channel is chosen: the history names the first one open.
+            pairs = dm.temp_table(item.open_table)
+            rank = ibis.literal(0)
+            for index, name in enumerate(campaign.channels):
+                rank = ibis.ifelse(pairs.channel == name, index, rank)
+            ranked_pairs = pairs.mutate(
+                _first=ibis.row_number().over(group_by=pairs.profile_id, order_by=rank)
+            )
+            first = ranked_pairs.filter(ranked_pairs._first == 0).select(
+                _open_profile=ranked_pairs.profile_id, _open_channel=ranked_pairs.channel
+            )
+            joined = control_rows.left_join(first, control_rows.profile_id == first._open_profile)
+            control_rows = joined.select(
+                *[joined[c] for c in control_rows.columns],
+                channel=joined._open_channel.fill_null(campaign.channel),
+            )
+        else:
+            control_rows = control_rows.mutate(channel=ibis.literal(campaign.channel))
         parts.append(
             control_rows.select(
                 "profile_id",
@@ -168,6 +194,7 @@ def allocate(
                 priority=control_rows.priority,
                 score_decile=control_rows.score_decile,
                 reason=ibis.literal("control group"),
+                channel=control_rows.channel,
             )
         )
     if holdout_step is not None:
@@ -182,6 +209,7 @@ def allocate(
                 priority=ibis.null("float64"),
                 score_decile=ibis.null("int64"),
                 reason=ibis.literal("global hold-out"),
+                channel=ibis.literal(campaign.channel),
             )
         )
     contacts = parts[0]
@@ -197,6 +225,7 @@ def allocate(
         priority=contacts.priority,
         score_decile=contacts.score_decile,
         reason=contacts.reason,
+        channel=contacts.channel,
     )
     dm.create_table_as(item.contacts_table, contacts, temp=True)
     table = dm.temp_table(item.contacts_table)
@@ -206,13 +235,54 @@ def allocate(
     planned = item.counts["planned"]
     item.funnel.append(FunnelStep("capacity", planned, work.count - planned))
     item.funnel.append(FunnelStep("final", planned, 0))
+    if several:
+        on_channel = table.filter(table.status == "planned")
+        on = on_channel.group_by("channel").aggregate(n=on_channel.count())
+        per_channel = {str(r["channel"]): int(r["n"]) for r in dm.to_pyarrow(on).to_pylist()}
+        for name in campaign.channels:
+            item.funnel.append(FunnelStep(f"channel:{name}", per_channel.get(name, 0), 0))
     batch_rows = table.filter(table.status == "planned").select(
         campaign=ibis.literal(campaign.name),
         profile_id=table.profile_id,
-        channel=ibis.literal(campaign.channel),
+        channel=table.channel,
         planned_for=table.planned_for,
     )
     dm.sql(
         f"INSERT INTO {quote(BATCH)} (campaign, profile_id, channel, planned_for) "
         + dm.compile(batch_rows)
     )
+
+
+def _choose_channels(dm: Datamart, work: Work, to_schedule: ir.Table) -> ir.Table:
+    """Several channels: each profile on the first channel, in the campaign's order, that is
+    open for it and whose capacity has room (in priority order, as one channel fills); a
+    profile no channel has room for is deferred or dropped by the last one open for it."""
+    item = work.planned
+    channels = item.campaign.channels
+    chosen = f"_cmp_{item.index}_chosen"
+    pairs = dm.temp_table(item.open_table)
+    for rank, channel in enumerate(channels):
+        done = dm.temp_table(chosen) if rank else None
+        left = to_schedule
+        if done is not None:
+            left = left.anti_join(done, left.profile_id == done.profile_id)
+        on_channel = pairs.filter(pairs.channel == channel)
+        left = left.semi_join(on_channel, left.profile_id == on_channel.profile_id)
+        scheduled = schedule(left, item.capacity_of(channel), item.first_day_of(channel))
+        later = pairs.filter(pairs.channel.isin(list(channels[rank + 1 :])))
+        has_later = scheduled.profile_id.isin(later.profile_id)
+        settled = scheduled.filter((scheduled.status == "planned") | ~has_later).select(
+            "profile_id",
+            "priority",
+            "score_decile",
+            "planned_for",
+            "status",
+            "reason",
+            channel=ibis.literal(channel),
+        )
+        if done is None:
+            dm.create_table_as(chosen, settled, temp=True)
+        else:
+            columns = ", ".join(settled.columns)
+            dm.sql(f"INSERT INTO {quote(chosen)} ({columns}) " + dm.compile(settled))
+    return dm.temp_table(chosen)

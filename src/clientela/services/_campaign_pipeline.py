@@ -39,6 +39,9 @@ _PLANNED_SCHEMA = {
     "planned_for": "date",
 }
 _EXCLUDED_SCHEMA = {"profile_id": "string", "step": "string", "reason": "string"}
+_LOST_SCHEMA = {"profile_id": "string", "channel_rank": "int64", "reason": "string"}
+# The exclusions whose verdict depends on the channel (several channels: per channel).
+_PER_CHANNEL = frozenset({"consent", "do_not_contact", "no_address"})
 _ADDRESS = {
     "email": "e-mail address",
     "call": "phone number",
@@ -59,6 +62,9 @@ def drop_work_tables(dm: Datamart, planned: list[Planned]) -> None:
             "ranked",
             "hashed",
             "removed",
+            "open",
+            "lost",
+            "chosen",
         ):
             dm.drop_table(f"_cmp_{item.index}_{suffix}")
     dm.drop_table(BATCH)
@@ -112,7 +118,12 @@ def plan_campaigns(
         with progress.task("Campaign funnel", total=len(ordered)) as task:
             for index, campaign in enumerate(ordered):
                 task.update(description=f"Campaign {campaign.name}")
-                item = Planned(campaign, index, _first_day(campaign, as_of))
+                item = Planned(
+                    campaign,
+                    index,
+                    _first_day(campaign, as_of, campaign.channel),
+                    first_days={c: _first_day(campaign, as_of, c) for c in campaign.channels},
+                )
                 done.append(item)
                 _plan_one(dm, settings, item, ordered[:index], as_of, profiles is None, triggered)
                 task.advance()
@@ -130,18 +141,17 @@ def _check_dates(campaign: Campaign, as_of: dt.date) -> None:
         )
 
 
-def _first_day(campaign: Campaign, as_of: dt.date) -> dt.date:
-    if campaign.capacity is not None and campaign.capacity.start is not None:
-        return max(campaign.capacity.start, as_of)
+def _first_day(campaign: Campaign, as_of: dt.date, channel: str) -> dt.date:
+    capacity = campaign.capacity_for(channel)
+    if capacity is not None and capacity.start is not None:
+        return max(capacity.start, as_of)
     if campaign.starts is not None:
         return max(campaign.starts, as_of)
     return as_of
 
 
 def _last_day(item: Planned) -> dt.date:
-    capacity = item.capacity
-    days = capacity.days if capacity is not None else 1
-    return item.first_day + dt.timedelta(days=days - 1)
+    return item.last_day_of(item.campaign.channel)
 
 
 def _plan_one(
@@ -188,10 +198,28 @@ def _plan_one(
         current.anti_join(done_before, current.profile_id == done_before.profile_id),
         "already_in_campaign",
     )
+    if len(campaign.channels) > 1:
+        _open_channels(dm, work)
     reps = dm.temp_table(_REPS)
     holdout_step = _exclusions(dm, settings, work, reps, earlier, as_of)
     _pressure(dm, settings, work, _last_day(item))
     allocate(dm, settings, work, reps, holdout_step, as_of)
+
+
+def _open_channels(dm: Datamart, work: Work) -> None:
+    """Several channels: every candidate starts open on every channel of the campaign."""
+    item = work.planned
+    current = work.current
+    parts = [
+        current.select("profile_id", channel=ibis.literal(channel))
+        for channel in item.campaign.channels
+    ]
+    pairs = parts[0]
+    for part in parts[1:]:
+        pairs = pairs.union(part, distinct=False)
+    dm.create_table_as(item.open_table, pairs, temp=True)
+    dm.drop_table(item.lost_table)
+    dm.create_table(item.lost_table, _LOST_SCHEMA, temp=True)
 
 
 def _members(
@@ -216,8 +244,20 @@ def _exclusions(
     """Apply the exclusions in order; the global hold-out's step when it removed someone."""
     campaign = work.planned.campaign
     holdout_step = None
+    several = len(campaign.channels) > 1
     for exclusion in campaign.exclusions:
-        removed, reason = _rule(dm, settings, campaign, exclusion, reps, earlier, as_of)
+        if several and exclusion.rule in _PER_CHANNEL:
+            # Removed only when no channel is left; the reason is its first channel's.
+            for channel in campaign.channels:
+                removed, reason = _rule(
+                    dm, settings, campaign, exclusion, reps, earlier, as_of, channel
+                )
+                work.lose(channel, removed, reason)
+            work.remove_lost(exclusion.name)
+            continue
+        removed, reason = _rule(
+            dm, settings, campaign, exclusion, reps, earlier, as_of, campaign.channel
+        )
         count = work.remove(removed, exclusion.name, reason)
         if exclusion.rule == "global_holdout" and count:
             holdout_step = exclusion.name
@@ -236,10 +276,10 @@ def _rule(
     reps: ir.Table,
     earlier: list[Campaign],
     as_of: dt.date,
+    channel: str,
 ) -> tuple[ir.Table, str]:
     identity = dm.table("identity")
     customers = dm.table("customers")
-    channel = campaign.channel
     if exclusion.rule == "consent":
         required = settings.campaigns.require_opt_in
         removed = rules.no_consent(
@@ -313,6 +353,25 @@ def _pressure(dm: Datamart, settings: Settings, work: Work, last_day: dt.date) -
     )
     batch = dm.temp_table(BATCH).select("profile_id", "channel", "planned_for")
     planned = planned.union(batch, distinct=False)
+    item = work.planned
+    if len(campaign.channels) > 1:
+        # A channel closes for a profile when one of its limits is full there; the profile
+        # goes when every channel has closed.
+        for channel in campaign.channels:
+            for rule in limits:
+                pairs = dm.temp_table(item.open_table)
+                on_channel = pairs.filter(pairs.channel == channel).select("profile_id")
+                removed = pressure_violations(
+                    on_channel,
+                    planned,
+                    rule,
+                    channel,
+                    item.first_day_of(channel),
+                    item.last_day_of(channel),
+                )
+                work.lose(channel, removed, rule.label)
+        work.remove_lost("pressure")
+        return
     for rule in limits:
         current = work.current
         removed = pressure_violations(

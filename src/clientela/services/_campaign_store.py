@@ -129,7 +129,7 @@ def list_campaigns(dm: Datamart) -> list[CampaignInfo]:
                 name=name,
                 version=int(row["version"]),
                 objective=str(row["objective"] or ""),
-                channel=campaign.channel,
+                channel=", ".join(campaign.channels),
                 runs=int(run.get("runs") or 0),
                 contacted=int(run.get("contacted") or 0),
                 held_out=int(run.get("held_out") or 0),

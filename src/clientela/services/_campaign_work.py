@@ -42,6 +42,8 @@ class Planned:
     first_day: dt.date
     funnel: list[FunnelStep] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    # The first day of each channel (its capacity may start later); default ``first_day``.
+    first_days: dict[str, dt.date] = field(default_factory=dict)
 
     @property
     def contacts_table(self) -> str:
@@ -49,12 +51,35 @@ class Planned:
 
     @property
     def capacity(self) -> Capacity | None:
-        """The campaign's capacity, its days cut at the campaign's end."""
-        capacity = self.campaign.capacity
+        """The capacity of the campaign's (first) channel, its days cut at the campaign's end."""
+        return self.capacity_of(self.campaign.channel)
+
+    def first_day_of(self, channel: str) -> dt.date:
+        return self.first_days.get(channel, self.first_day)
+
+    def capacity_of(self, channel: str) -> Capacity | None:
+        """The capacity of ``channel``, its days cut at the campaign's end."""
+        capacity = self.campaign.capacity_for(channel)
         if capacity is None or self.campaign.ends is None:
             return capacity
-        left = (self.campaign.ends - self.first_day).days + 1
+        left = (self.campaign.ends - self.first_day_of(channel)).days + 1
         return dataclasses.replace(capacity, days=max(1, min(capacity.days, left)))
+
+    def last_day_of(self, channel: str) -> dt.date:
+        """The last day a contact on ``channel`` may be planned for."""
+        capacity = self.capacity_of(channel)
+        days = capacity.days if capacity is not None else 1
+        return self.first_day_of(channel) + dt.timedelta(days=days - 1)
+
+    @property
+    def open_table(self) -> str:
+        """Several channels: the (profile, channel) pairs still open."""
+        return f"_cmp_{self.index}_open"
+
+    @property
+    def lost_table(self) -> str:
+        """Several channels: why each profile lost each channel."""
+        return f"_cmp_{self.index}_lost"
 
     @property
     def excluded_table(self) -> str:
@@ -105,3 +130,58 @@ class Work:
         self.keep(current.anti_join(found, current.profile_id == found.profile_id), step)
         self.dm.drop_table(hits)
         return self.planned.funnel[-1].removed
+
+    def remove_lost(self, step: str) -> int:
+        """Several channels: take out the candidates with no open channel left, recording
+        ``step`` and the reason their first channel was lost for."""
+        current = self.current
+        pairs = self.table(self.planned.open_table)
+        gone = current.anti_join(pairs, current.profile_id == pairs.profile_id).select("profile_id")
+        lost = self.table(self.planned.lost_table)
+        first = lost.mutate(
+            _rank=ibis.row_number().over(
+                group_by=lost.profile_id, order_by=[lost.channel_rank.asc(), lost.reason.asc()]
+            )
+        )
+        first = first.filter(first._rank == 0)
+        joined = gone.left_join(first, gone.profile_id == first.profile_id)
+        rows = joined.select(
+            profile_id=gone.profile_id,
+            step=ibis.literal(step),
+            reason=joined.reason.fill_null(step),
+        )
+        hits = f"_cmp_{self.planned.index}_removed"
+        self.dm.create_table_as(hits, rows, temp=True)
+        found = self.table(hits)
+        self.dm.sql(
+            f"INSERT INTO {quote(self.planned.excluded_table)} (profile_id, step, reason) "
+            + self.dm.compile(found.select("profile_id", "step", "reason"))
+        )
+        current = self.current
+        self.keep(current.anti_join(found, current.profile_id == found.profile_id), step)
+        self.dm.drop_table(hits)
+        return self.planned.funnel[-1].removed
+
+    def lose(self, channel: str, removed: ir.Table, reason: str) -> None:
+        """Several channels: close ``channel`` for the candidates in ``removed``."""
+        planned = self.planned
+        rank = planned.campaign.channels.index(channel)
+        pairs = self.table(planned.open_table)
+        on_channel = pairs.filter(pairs.channel == channel)
+        hit = on_channel.semi_join(removed, on_channel.profile_id == removed.profile_id)
+        hits = f"_cmp_{planned.index}_removed"
+        self.dm.create_table_as(hits, hit.select("profile_id"), temp=True)
+        found = self.table(hits)
+        rows = found.select(
+            "profile_id", channel_rank=ibis.literal(rank), reason=ibis.literal(reason)
+        )
+        self.dm.sql(
+            f"INSERT INTO {quote(planned.lost_table)} (profile_id, channel_rank, reason) "
+            + self.dm.compile(rows)
+        )
+        self.dm.sql(
+            f"DELETE FROM {quote(planned.open_table)} WHERE channel = ? "
+            f"AND profile_id IN (SELECT profile_id FROM {quote(hits)})",
+            [channel],
+        )
+        self.dm.drop_table(hits)

@@ -125,7 +125,7 @@ def _sample(dm: Datamart, item: Planned, size: int) -> list[dict[str, Any]]:
     rows = joined.select(
         profile_id=planned.profile_id,
         name=joined.name,
-        channel=ibis.literal(item.campaign.channel),
+        channel=planned.channel,
         offer=ibis.literal(offer.offer_id if offer else "").nullif(""),
         priority=planned.priority,
         planned_for=planned.planned_for,
@@ -204,7 +204,7 @@ def _write(
         "score_decile, reason, created_at) "
         "SELECT md5(CAST(? AS TEXT) || '|' || profile_id || '|' || CAST(? AS TEXT)), "
         "CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), profile_id, customer_id, "
-        "CAST(? AS TEXT), CAST(? AS TEXT), status, group_name, planned_for, priority, "
+        "channel, CAST(? AS TEXT), status, group_name, planned_for, priority, "
         f"score_decile, reason, CAST(? AS TIMESTAMP) FROM {contacts}",
         [
             campaign.name,
@@ -212,7 +212,6 @@ def _write(
             run_id,
             campaign.name,
             version,
-            campaign.channel,
             offer.offer_id if offer else None,
             now,
         ],
@@ -266,17 +265,19 @@ def _with_files(
     offers = {
         o.offer_id: ChannelOffer(o.offer_id, o.name, o.arguments, o.script) for o in campaign.offers
     }
+    paths: list[Path] = []
     with progress.task(f"Channel files of {campaign.name}"):
-        paths = write_channel_files(
-            dm,
-            settings,
-            run_id=execution.run_id,
-            campaign=campaign.name,
-            channel=campaign.channel,
-            offers=offers,
-            out_dir=out_dir,
-            as_of=execution.as_of,
-        )
+        for channel in campaign.channels:
+            paths += write_channel_files(
+                dm,
+                settings,
+                run_id=execution.run_id,
+                campaign=campaign.name,
+                channel=channel,
+                offers=offers,
+                out_dir=out_dir,
+                as_of=execution.as_of,
+            )
     # The files' last check may have moved planned contacts to dropped in the stored run:
     # report the counts as stored.
     [(contacted, held_out, deferred, dropped)] = dm.sql(
