@@ -6,7 +6,7 @@
 The datamart is the one ``synthetic.py`` generates and builds (1,000,000 customers), reused when
 its build is complete.  The campaign (``CAMPAIGN`` below) targets value tiers A to C, has five
 exclusions (consent, do-not-contact list, open complaints and incidents, the global hold-out,
-minors), three pressure limits, a stratified 10% control group and a capacity of 20,000 calls a
+minors), three pressure limits, a stratified 10% control group and a capacity of 10,000 calls a
 day for 10 days.  Steps (each in its own process, see _measure.py):
 
 * ``history`` (not timed): 20 contact-history rows per customer (20,000,000 at full scale) of
@@ -15,8 +15,9 @@ day for 10 days.  Steps (each in its own process, see _measure.py):
   Written with DuckDB SQL; kept for later runs.
 * ``preview``: ``campaign preview``: the funnel with its counts and a sample.
 * ``execute``: ``campaign execute``: the same, then the contact history, the exclusions, the
-  run and the call-centre files written.  The rows of earlier benchmark executions are deleted
-  first (not timed), so that every run plans the same contacts.
+  run and the call-centre files written.
+Both steps first delete the rows of earlier benchmark executions (not timed), so that every run
+plans the same contacts.
 
 Target: preview and execute together under 30 s on 2 cores, peak memory under 6 GB.
 """
@@ -65,7 +66,7 @@ control:
   seed: 42
   stratify: decile
 capacity:
-  per_day: 20000
+  per_day: 10000
   days: 10
   overflow: defer
 priority: 10
@@ -148,12 +149,20 @@ def _campaign() -> Any:
     return parse_campaign_text(CAMPAIGN, source="bench_call.yaml")
 
 
+def _forget_earlier_runs(dm: Any) -> None:
+    """Delete the rows of earlier benchmark executions, so every run plans the same contacts."""
+    with dm.transaction():
+        for table in ("contact_history", "campaign_exclusions", "campaign_runs"):
+            dm.sql(f"DELETE FROM {table} WHERE campaign = ?", [NAME])
+
+
 def preview(customers: int) -> dict[str, Any]:
     from clientela.datamart import connect
     from clientela.services.campaigns import preview_campaigns
 
     settings = _settings(customers)
     with connect(settings) as dm:
+        _forget_earlier_runs(dm)
         as_of = _as_of(dm)
         started = time.perf_counter()
         (result,) = preview_campaigns(dm, settings, [_campaign()], as_of=as_of, sample=10)
@@ -168,9 +177,7 @@ def execute(customers: int) -> dict[str, Any]:
     settings = _settings(customers)
     out = DATA / "campaign_files"
     with connect(settings) as dm:
-        with dm.transaction():
-            for table in ("contact_history", "campaign_exclusions", "campaign_runs"):
-                dm.sql(f"DELETE FROM {table} WHERE campaign = ?", [NAME])
+        _forget_earlier_runs(dm)
         as_of = _as_of(dm)
         started = time.perf_counter()
         (run,) = execute_campaigns(dm, settings, [_campaign()], as_of=as_of, out_dir=out)
