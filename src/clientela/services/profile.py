@@ -345,22 +345,25 @@ def get_profile(
     first = (page - 1) * page_size + 1
     bounds = {"first": first, "last": page * page_size}
     # The sections are independent: they run at the same time, the slowest started first,
-    # while this connection reads the summary and the scores.
+    # while this connection reads the summary and the scores.  The customers' rows come next:
+    # the do-not-contact lists need their e-mails and phones, and so start before the last
+    # sections end instead of after them.
     timeline_page = _submit(dm, "timeline_page", {**values, **bounds}, n)
+    customers = _submit(dm, "customers", values, n)
     started = {
         name: _submit(dm, name, values, n)
         for name in (
             "event_counts", "consents", "third_party", "top_objects", "open_issues", "social",
-            "customers",
         )
     }  # fmt: skip
     row, source = summary_row(dm, settings, profile_id, as_of)
     scores = profile_scores(dm, profile_id, as_of)
     predictions = profile_predictions(dm, profile_id, as_of)
+    identity = _identity(profile_id, ids, customers.result(), as_of)
+    listed = _do_not_contact_lists(dm, identity)
     section = {name: future.result() for name, future in started.items()}
 
     tier = str(row["value_tier"]) if row is not None else "D"
-    identity = _identity(profile_id, ids, section["customers"], as_of)
     issues = tuple(OpenIssue(**r) for r in section["open_issues"])
     do_not_pitch, reason = _pitch_flag(issues)
     log.info("profile %s (%d customer ids) as of %s from %s", profile_id, n, as_of, source)
@@ -379,7 +382,7 @@ def get_profile(
         open_issues=issues,
         do_not_pitch=do_not_pitch,
         do_not_pitch_reason=reason,
-        consents=_consents(dm, section["consents"], identity),
+        consents=_consents(section["consents"], listed.result()),
         timeline=_timeline(dm, values, n, timeline_page.result(), page, page_size),
         scores=scores,
         predictions=predictions,
@@ -452,11 +455,17 @@ def _pitch_flag(issues: Sequence[OpenIssue]) -> tuple[bool, str | None]:
     return True, "; ".join(reasons)
 
 
-def _consents(dm: Datamart, rows: list[dict[str, Any]], identity: Identity) -> Consents:
-    listed: list[dict[str, Any]] = []
-    if identity.emails or identity.phones:
-        values = {**_id_values("email", identity.emails), **_id_values("phone", identity.phones)}
-        listed = _run(dm, "do_not_contact", values, len(identity.emails), len(identity.phones))
+def _do_not_contact_lists(dm: Datamart, identity: Identity) -> Future[list[dict[str, Any]]]:
+    """The do-not-contact entries of the profile's e-mails and phones, started on a cursor."""
+    if not (identity.emails or identity.phones):
+        none: Future[list[dict[str, Any]]] = Future()
+        none.set_result([])
+        return none
+    values = {**_id_values("email", identity.emails), **_id_values("phone", identity.phones)}
+    return _submit(dm, "do_not_contact", values, len(identity.emails), len(identity.phones))
+
+
+def _consents(rows: list[dict[str, Any]], listed: list[dict[str, Any]]) -> Consents:
     return Consents(
         statuses=tuple(ConsentStatus(**row) for row in rows),
         email_do_not_contact=any(r["kind"] == "email" for r in listed),
