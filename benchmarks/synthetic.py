@@ -131,7 +131,7 @@ def rfm(customers: int) -> dict[str, Any]:
         transactions = dm.table("transactions")
         identity = dm.table("identity")
         started = time.perf_counter()
-        ours = dm.to_pyarrow(rfm_expr(transactions, identity, as_of))
+        ours = dm.to_pyarrow(rfm_expr(transactions, identity, as_of, dm.table("orders")))
         clientela_seconds = time.perf_counter() - started
         frame = dm.to_pandas(
             transactions.select("customer_id", "order_id", "occurred_at", "amount", "kind")

@@ -336,6 +336,17 @@ class Datamart:
             data = pa.Table.from_batches([data])
         if data.num_rows == 0:
             return 0
+        if name == "transactions" and "orders" in self.list_tables():
+            # The orders table follows the lines whoever appends them (see ingest._orders).
+            from clientela.datamart.ingest._orders import refresh_inserted
+
+            with self.transaction():
+                inserted = self._append(name, data)
+                refresh_inserted(self, data)
+            return inserted
+        return self._append(name, data)
+
+    def _append(self, name: str, data: pa.Table) -> int:
         columns = ", ".join(quote(c) for c in data.column_names)
         if self.kind == "duckdb":
             view = f"_clientela_arrow_{id(data)}"

@@ -17,6 +17,7 @@ from clientela.datamart.schema import (
     BOOKKEEPING,
     CAMPAIGNS,
     DATA_TABLES,
+    DERIVED,
     PREDICTIVE,
     SCORING,
     SEGMENTS,
@@ -128,6 +129,15 @@ def _campaigns(dm: Datamart) -> None:
     )
 
 
+def _orders(dm: Datamart) -> None:
+    # Imported here: the loads (which keep the table) import this module's package.
+    from clientela.datamart.ingest._orders import rebuild_orders
+
+    for name, schema in DERIVED.items():
+        dm.create_table(name, schema)
+    rebuild_orders(dm)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema: customer data, interactions, bookkeeping", _initial_schema),
     Migration(2, "rule-based scoring: models, runs, snapshots, ledger, bands, lists", _scoring),
@@ -138,6 +148,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         "campaigns: contracts, responses, definitions, runs, contact history, exclusions, "
         "hold-out, trigger firings",
         _campaigns,
+    ),
+    Migration(
+        6,
+        "orders: one row per customer and order, kept by the loads (order counts as plain counts)",
+        _orders,
     ),
 )
 

@@ -24,7 +24,9 @@ __all__ = [
     "BOOKKEEPING",
     "CAMPAIGNS",
     "DATA_TABLES",
+    "DERIVED",
     "PREDICTIVE",
+    "REFUND_KINDS",
     "SCORING",
     "SEGMENTS",
     "TABLES",
@@ -59,6 +61,8 @@ class TableSpec:
 CUSTOMER_KINDS = ("person", "company")
 GENDERS = ("female", "male", "other", "unknown")
 TRANSACTION_KINDS = ("sale", "return", "cancellation", "fee", "adjustment")
+# Rows that give money back; their amounts are negative.
+REFUND_KINDS = ("return", "cancellation")
 EVENT_TYPES_DOC = (
     "page_view",
     "email_open",
@@ -484,6 +488,22 @@ BOOKKEEPING: dict[str, sch.Schema] = {
     ),
 }
 
+# Kept by the loads (migration 6): one row per customer and order, with the time of its earliest
+# line other than a return or cancellation (``ordered_at``, null when it has none) and of its
+# earliest return or cancellation (``refunded_at``), so that a customer's orders and returns as
+# of any date are plain counts (RFM frequency, the summary's KPIs) instead of distinct counts
+# of the order ids of every line.
+DERIVED: dict[str, sch.Schema] = {
+    "orders": ibis.schema(
+        {
+            "customer_id": "string",
+            "order_id": "string",
+            "ordered_at": "timestamp",
+            "refunded_at": "timestamp",
+        }
+    ),
+}
+
 # Rule-based scoring (migration 2): models and their versions, runs, the dated snapshot of every
 # profile's score and band, the points ledger that explains each score, band changes, manual
 # adjustments, and the runs of list scoring.
@@ -733,6 +753,7 @@ TABLES: dict[str, sch.Schema] = {
     **PREDICTIVE,
     **SEGMENTS,
     **CAMPAIGNS,
+    **DERIVED,
 }
 
 

@@ -13,11 +13,10 @@ import ibis
 import ibis.expr.types as ir
 
 from clientela.datamart.ingest.identity import with_profile
+from clientela.datamart.schema import REFUND_KINDS
 
 __all__ = ["REFUND_KINDS", "REVENUE_KINDS", "as_of_start", "transaction_kind", "with_profile_id"]
 
-# Rows that give money back; their amounts are negative.
-REFUND_KINDS = ("return", "cancellation")
 # Rows that make net revenue (sales minus returns and cancellations); fees and adjustments do not.
 REVENUE_KINDS = ("sale", *REFUND_KINDS)
 

@@ -101,11 +101,14 @@ def customer_kpis(
     as_of: dt.date,
     *,
     customers: ir.Table | None = None,
+    orders: ir.Table | None = None,
 ) -> ir.Table:
     """One row per profile with the KPIs of the module docstring.
 
     Profiles come from transactions, costs and referrals; pass ``customers`` to also list every
-    customer without any of them (with zero KPIs).  ``customer_id`` is the profile id.
+    customer without any of them (with zero KPIs).  ``customer_id`` is the profile id.  With the
+    datamart's ``orders`` table (kept by the loads), orders and returns are plain counts of its
+    rows instead of distinct counts of the order ids of every line, with the same result.
     """
     cutoff = as_of_start(as_of)
     tx = transactions.filter(transactions.occurred_at < cutoff)
@@ -115,17 +118,34 @@ def customer_kpis(
     is_revenue = kind.isin(REVENUE_KINDS)
     # Per customer first (no join on the transaction rows), then per unified profile: an order
     # belongs to one customer, so distinct orders add up across a profile's customers.
-    per_customer = tx.group_by("customer_id").aggregate(
-        revenue=tx.amount.sum(where=is_revenue),
-        gross_sales=tx.amount.sum(where=is_sale),
-        returned_amount=(-tx.amount).sum(where=is_refund),
-        margin=tx.margin.fill_null(0).sum(),
-        revenue_without_margin=tx.amount.sum(where=is_revenue & tx.margin.isnull()),
-        orders=tx.order_id.nunique(where=~is_refund),
-        returns=tx.order_id.nunique(where=is_refund),
-        first_purchase=tx.occurred_at.min(where=is_sale),
-        last_purchase=tx.occurred_at.max(where=is_sale),
-    )
+    measures: dict[str, ir.Value] = {
+        "revenue": tx.amount.sum(where=is_revenue),
+        "gross_sales": tx.amount.sum(where=is_sale),
+        "returned_amount": (-tx.amount).sum(where=is_refund),
+        "margin": tx.margin.fill_null(0).sum(),
+        "revenue_without_margin": tx.amount.sum(where=is_revenue & tx.margin.isnull()),
+        "first_purchase": tx.occurred_at.min(where=is_sale),
+        "last_purchase": tx.occurred_at.max(where=is_sale),
+    }
+    if orders is None:
+        per_customer = tx.group_by("customer_id").aggregate(
+            **measures,
+            orders=tx.order_id.nunique(where=~is_refund),
+            returns=tx.order_id.nunique(where=is_refund),
+        )
+    else:
+        lines = tx.group_by("customer_id").aggregate(**measures)
+        counted = orders.group_by(_ordered_by=orders.customer_id).aggregate(
+            orders=orders.count(where=orders.ordered_at < cutoff),
+            returns=orders.count(where=orders.refunded_at < cutoff),
+        )
+        joined = lines.left_join(counted, lines.customer_id == counted._ordered_by)
+        per_customer = joined.select(
+            *measures,
+            customer_id=joined.customer_id,
+            orders=joined.orders.fill_null(0),
+            returns=joined.returns.fill_null(0),
+        )
     linked = with_profile_id(per_customer, identity)
     from_transactions = linked.group_by("profile_id").aggregate(
         **{name: linked[name].sum() for name in _TRANSACTION_SUMS},

@@ -75,6 +75,8 @@ def summary_expression(dm: Datamart, settings: Settings, as_of: dt.date) -> ir.T
     """One row per profile: KPIs, value tier and RFM as of ``as_of`` (computed live)."""
     identity = dm.table("identity")
     transactions = dm.table("transactions")
+    # Kept by the loads since schema 6; a datamart not yet migrated counts from the lines.
+    orders = dm.table("orders") if dm.has_table("orders") else None
     kpis = customer_kpis(
         transactions,
         dm.table("cost_to_serve"),
@@ -82,9 +84,10 @@ def summary_expression(dm: Datamart, settings: Settings, as_of: dt.date) -> ir.T
         identity,
         as_of,
         customers=dm.table("customers"),
+        orders=orders,
     )
     tiered = value_tiers(kpis, settings.tier_cutoffs)
-    scores = rfm(transactions, identity, as_of)
+    scores = rfm(transactions, identity, as_of, orders)
     scores = scores.select(
         _rfm_customer=scores.customer_id,
         recency_days=scores.recency_days,

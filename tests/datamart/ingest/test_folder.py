@@ -88,3 +88,52 @@ def test_load_command(cli: Callable[..., CliResult], tmp_path: Path) -> None:
         ("customers", 2),
         ("transactions", 2),
     ]
+
+
+def _definition(datamart: Datamart, table: str) -> list[tuple[object, ...]]:
+    return sorted(
+        datamart.sql(
+            "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+            "WHERE table_name = ?",
+            [table],
+        )
+    )
+
+
+def _indexes(datamart: Datamart, table: str) -> list[tuple[object, ...]]:
+    if datamart.kind != "duckdb":
+        return sorted(datamart.sql("SELECT indexname FROM pg_indexes WHERE tablename = ?", [table]))
+    return sorted(
+        datamart.sql("SELECT index_name FROM duckdb_indexes() WHERE table_name = ?", [table])
+    )
+
+
+def test_a_first_load_keeps_the_tables_definition_and_indexes(
+    datamart: Datamart, settings: Settings, tmp_path: Path
+) -> None:
+    # On DuckDB a load into an empty table stages into a table that replaces it.
+    before = {
+        t: (_definition(datamart, t), _indexes(datamart, t)) for t in ("customers", "transactions")
+    }
+    assert all(indexes for _, indexes in before.values())
+    load_folder(datamart, settings, _folder(tmp_path, TX))
+    after = {
+        t: (_definition(datamart, t), _indexes(datamart, t)) for t in ("customers", "transactions")
+    }
+    assert after == before
+    # The replaced table answers through its index, and a second load merges into it.
+    assert datamart.sql("SELECT name FROM customers WHERE customer_id = 'C2'") == [("Bob",)]
+    reports = load_folder(datamart, settings, _folder(tmp_path / "again", TX))
+    assert [(r.rows_inserted, r.rows_unchanged) for r in reports] == [(0, 2), (0, 2)]
+
+
+def test_a_failure_after_a_first_load_restores_the_empty_table_and_its_indexes(
+    datamart: Datamart, settings: Settings, tmp_path: Path
+) -> None:
+    indexes = _indexes(datamart, "customers")
+    with pytest.raises(SchemaMismatchError):
+        load_folder(datamart, settings, _folder(tmp_path, [*TX, "surprise"]))
+    assert _indexes(datamart, "customers") == indexes
+    reports = load_folder(datamart, settings, _folder(tmp_path / "again", TX))
+    assert [r.rows_inserted for r in reports] == [2, 2]
+    assert datamart.sql("SELECT count(*) FROM customers WHERE customer_id = 'C1'") == [(1,)]

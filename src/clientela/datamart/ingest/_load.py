@@ -22,10 +22,13 @@ from clientela.datamart.ingest._columns import resolve_origins
 from clientela.datamart.ingest._mapping import Located, Mapping, load_mapping, load_sources
 from clientela.datamart.ingest._merge import (
     StageContext,
+    can_swap_in,
     merge,
     reject_duplicates,
     reject_unknown_customers,
+    swap_in,
 )
+from clientela.datamart.ingest._orders import rebuild_orders, refresh_orders, touched_orders
 from clientela.datamart.ingest._raw import fill_raw
 from clientela.datamart.ingest._readers import RawSource, open_source
 from clientela.datamart.ingest._rules import FAIL_TYPE
@@ -197,7 +200,10 @@ def _load_one(
             raise DataError("the file has no data rows; nothing was loaded", file=name)
         stage = f"_stage_{load_id}"
         stage_schema = {**dict(target.schema.items()), **_STAGE_EXTRA}
-        dm.create_table(stage, stage_schema, temp=True)
+        # A first load into an empty table on DuckDB stages into a table of the datamart that
+        # then becomes the target (see ``swap_in``): the rows are written once, not twice.
+        swap = first is not None and can_swap_in(dm, target)
+        dm.create_table(stage, stage_schema, temp=not swap)
         read = cleared = filtered = 0
         if first is not None:
             source = f"_clientela_source_{load_id}"
@@ -219,11 +225,20 @@ def _load_one(
         collapsed = reject_duplicates(ctx, mapping.duplicates)
         policy = (mapping.unknown_customers if located else None) or settings.unknown_customers
         unknown, placeholders = reject_unknown_customers(ctx, policy)
-        counts = merge(ctx)
+        orders = target.name == "transactions"
+        if orders and not swap:
+            touched_orders(dm, stage, target.key, f"_orders_{load_id}")
+        counts = swap_in(ctx, [*_STAGE_EXTRA, *_FAIL_COLUMNS]) if swap else merge(ctx)
+        if orders:
+            if swap:
+                rebuild_orders(dm)
+            else:
+                refresh_orders(dm, f"_orders_{load_id}")
         duplicates = collapsed if mapping.duplicates == "reject" else 0
         if first is not None and (duplicates or unknown or counts.rejected):
             fill_raw(dm, reopen(), plan.raw_sql, load_id)
-        dm.drop_table(stage)
+        if not swap:
+            dm.drop_table(stage)
     by_rule = {
         str(rule): int(n)
         for rule, n in dm.sql(
