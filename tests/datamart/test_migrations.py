@@ -75,3 +75,37 @@ def test_duckdb_draws_no_progress_bar_of_its_own(duckdb_settings: Settings) -> N
         assert rows[0][0] is False
     finally:
         dm.close()
+
+
+def test_migration_6_fills_orders_from_the_lines_already_loaded(settings: Settings) -> None:
+    import datetime as dt
+
+    from clientela.datamart.migrations import MIGRATIONS
+
+    dm = connect(settings)
+    try:
+        dm.create_table("schema_migrations", BOOKKEEPING["schema_migrations"])
+        for migration in MIGRATIONS[:5]:
+            with dm.transaction():
+                migration.apply(dm)
+                dm.sql(
+                    "INSERT INTO schema_migrations (version, description, applied_at) "
+                    "VALUES (?, ?, ?)",
+                    [migration.version, migration.description, dt.datetime(2026, 1, 1)],
+                )
+        assert current_version(dm) == 5 and not dm.has_table("orders")
+        dm.sql(
+            "INSERT INTO transactions (transaction_id, order_id, customer_id, occurred_at, "
+            "amount, kind) VALUES "
+            "('a', 'O1', 'C1', TIMESTAMP '2024-01-02 00:00:00', 5, 'sale'), "
+            "('b', 'O1', 'C1', TIMESTAMP '2024-01-01 00:00:00', 5, NULL), "
+            "('c', 'O1', 'C1', TIMESTAMP '2024-03-01 00:00:00', -5, 'return'), "
+            "('d', 'O2', 'C2', TIMESTAMP '2024-02-01 00:00:00', -1, 'cancellation')"
+        )
+        assert [m.version for m in migrate(dm)] == [6]
+        assert sorted(dm.sql("SELECT * FROM orders"), key=str) == [
+            ("C1", "O1", dt.datetime(2024, 1, 1), dt.datetime(2024, 3, 1)),
+            ("C2", "O2", None, dt.datetime(2024, 2, 1)),
+        ]
+    finally:
+        dm.close()
