@@ -11,7 +11,10 @@ rule earns its points once when enough rows fall in its window.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import math
+import operator
 from collections.abc import Sequence
 
 import ibis
@@ -35,10 +38,10 @@ __all__ = [
     "cutoff_at",
     "decay_factor",
     "implicit_ledger",
+    "match_column",
     "property_column",
     "rule_matches",
     "units_line",
-    "with_properties",
 ]
 
 _TIME = dict.fromkeys(ACTIVITY_TABLES, "occurred_at")
@@ -85,14 +88,17 @@ def activity_rows(
     as_of: dt.date,
     json_text: JsonText,
 ) -> ir.Table:
-    """The rows of ``table`` that any of ``rules`` may count, with their profile; to be stored,
-    then read through :func:`with_properties`.
+    """The rows of ``table`` that any of ``rules`` counts, with their profile and, for each
+    rule, a flag column (:func:`match_column`) that says whether the rule counts the row; to be
+    stored, then read by the rules through :func:`rule_matches`.
 
     ``json_text`` reads a key of the events' JSON ``properties`` (the datamart's backend
     knows how: :meth:`clientela.datamart.Datamart.json_text`).
 
-    Reading the large behaviour tables once per model (and resolving profiles once) is what
-    keeps scoring set-based and fast; the caller materialises this expression.
+    Reading the large behaviour tables once for every rule (and resolving profiles once) is
+    what keeps scoring set-based and fast; the caller materialises this expression.  Each
+    rule's types and conditions are tested here, once per row (rules that test the same share
+    a flag), so that the queries that group the rows only read narrow boolean columns.
     """
     cutoff = cutoff_at(as_of)
     time = table[_TIME[table_name]]
@@ -105,60 +111,149 @@ def activity_rows(
     horizon = _horizon(rules)
     if horizon is not None:
         rows = rows.filter(time >= cutoff - ibis.interval(days=math.ceil(horizon)))
+    used = _properties_used(rules) if table_name == "events" else {}
     if table_name == "events":
         rows = rows.filter(rows.customer_id.notnull())
-        used = _properties_used(rules)
         if used:
-            # Parsing JSON is the costly part of reading behaviour: each row's properties are
-            # parsed once, into an array of the properties the rules read (see
-            # ``with_properties``), and only on rows of a type whose rules read some.
-            readers = list(used.values())
-            document = rows.properties
-            if None not in readers:
-                types = sorted({t for read_by in readers if read_by is not None for t in read_by})
-                document = ibis.ifelse(rows[type_column].isin(types), document, ibis.null("string"))
-            rows = rows.mutate(_properties=json_text(document, list(used)))
-    # Only the columns the rules read travel on: the copy of a large table stays narrow.
-    read = _columns_used(table_name, rules)
-    needed = [c for c in rows.columns if c in read or c in ("customer_id", _TIME[table_name])]
-    linked = with_profile(rows.select(*needed), identity)
-    # The time is stored once, as ``_at``; the customer id only when a rule reads it (the
-    # rows are counted per profile): the stored copy of a large table stays narrow.
-    kept = [c for c in linked.columns if c in read or c == "profile_id"]
-    return linked.select(*kept, _at=linked[_TIME[table_name]])
-
-
-def with_properties(rows: ir.Table, rules: Sequence[Rule]) -> ir.Table:
-    """``activity_rows`` once stored, with a column per JSON property the rules read (and the
-    time under its own name, for the rules that test it)."""
-    time_column = next((c for c in _TIME.values() if c not in rows.columns), None)
-    if time_column is not None:
-        rows = rows.mutate(**{time_column: rows._at})
-    if "_properties" not in rows.columns:
-        return rows
-    return rows.mutate(
+            rows = _with_properties(rows, used, json_text)
+    flags = {match_column(rule): _test(rule, rows, table_name) for rule in rules}
+    flagged = rows.mutate(**flags)
+    unread = _unread(rules, types if types and not any_rule_without_type else None)
+    if unread is not None:
+        # Rows of a type that only rules with a ``where`` read, and that pass none of them.
+        whole = _counted_whole(rules)
+        tests = [flagged[flag] for flag in unread]
+        if whole:
+            tests.append(flagged[type_column].isin(whole))
+        flagged = flagged.filter(functools.reduce(operator.or_, tests))
+    # Only what the rules group by travels on, and only on the rows they count: the copy of a
+    # large table stays narrow.
+    objects = _object_columns(table_name, rules)
+    time_name = _TIME[table_name]
+    narrow = flagged.select(
+        "customer_id",
+        *flags,
+        _time=flagged[time_name],
         **{
-            property_column(name): rows._properties[index].nullif("")
-            for index, name in enumerate(_properties_used(rules))
+            f"_object_{number}": ibis.ifelse(
+                functools.reduce(operator.or_, [flagged[flag] for flag in counted_by]),
+                flagged[column],
+                ibis.null(flagged[column].type()),
+            )
+            for number, (column, counted_by) in enumerate(objects.items())
+        },
+    )
+    linked = with_profile(narrow, identity)
+    return linked.select(
+        "profile_id",
+        *flags,
+        **{column: linked[f"_object_{number}"] for number, column in enumerate(objects)},
+        _at=linked._time,
+    )
+
+
+def _with_properties(
+    rows: ir.Table, used: dict[str, list[str] | None], json_text: JsonText
+) -> ir.Table:
+    """``rows`` (events) with a column per JSON property the rules read.
+
+    Parsing JSON is the costly part of reading behaviour: each row's properties are parsed
+    once, and only on rows of a type whose rules read some.  When every property is read by
+    rules of given types, each type's rows are parsed for the properties of that type only
+    (a page view for its page, not for a cart's price); a property read on rows of any type
+    makes one parse of every row for all the properties."""
+    type_column = ACTIVITY_TABLES["events"]
+    readers = list(used.values())
+    if None in readers:
+        parsed = rows.mutate(_properties=json_text(rows.properties, list(used)))
+        return parsed.mutate(
+            **{
+                property_column(name): parsed._properties[index].nullif("")
+                for index, name in enumerate(used)
+            }
+        ).drop("_properties")
+    by_type: dict[str, list[str]] = {}
+    for name, read_by in used.items():
+        for event_type in read_by or ():
+            by_type.setdefault(event_type, []).append(name)
+    arrays = {
+        event_type: f"_properties_{number}" for number, event_type in enumerate(sorted(by_type))
+    }
+    parsed = rows.mutate(
+        **{
+            arrays[event_type]: json_text(
+                ibis.ifelse(rows[type_column] == event_type, rows.properties, ibis.null("string")),
+                names,
+            )
+            for event_type, names in by_type.items()
+        }
+    )
+    # A row is of one type: the arrays of the other types are null on it.
+    columns = {
+        property_column(name): ibis.coalesce(
+            *[
+                parsed[arrays[event_type]][by_type[event_type].index(name)]
+                for event_type in sorted(read_by or ())
+            ]
+        ).nullif("")
+        for name, read_by in used.items()
+    }
+    return parsed.mutate(**columns).drop(*arrays.values())
+
+
+def _counted_whole(rules: Sequence[Rule]) -> list[str]:
+    """The types some rule counts every row of (it has no ``where``)."""
+    return sorted(
+        {
+            t
+            for rule in rules
+            if rule.activity and not rule.activity.where
+            for t in rule.activity.types
         }
     )
 
 
-def _columns_used(table_name: str, rules: Sequence[Rule]) -> set[str]:
-    used = {ACTIVITY_TABLES[table_name]}
-    if _properties_used(rules):
-        used.add("_properties")
+def _unread(rules: Sequence[Rule], read_types: list[str] | None) -> list[str] | None:
+    """The flags of the rules with a ``where``, when some rows of the types read
+    (``read_types``, None for all) may pass none of the rules; None when every row counts."""
+    if any(rule.activity and not rule.activity.where and not rule.activity.types for rule in rules):
+        return None
+    whole = set(_counted_whole(rules))
+    if read_types is not None and whole.issuperset(read_types):
+        return None
+    return list(
+        dict.fromkeys(match_column(rule) for rule in rules if rule.activity and rule.activity.where)
+    )
+
+
+def match_column(rule: Rule) -> str:
+    """The name of the flag column of :func:`activity_rows` that is true on the rows ``rule``
+    counts; rules that test the same types and conditions share it."""
+    assert rule.activity is not None
+    shape = repr((sorted(rule.activity.types), [_shape(c) for c in rule.activity.where]))
+    return "_match_" + hashlib.sha1(shape.encode()).hexdigest()[:16]
+
+
+def _shape(condition: Condition) -> tuple[object, ...]:
+    """What a condition tests, without where it was written."""
+    parts = tuple(_shape(part) for part in condition.parts)
+    return (condition.op, condition.subject_kind, condition.subject, condition.value, parts)
+
+
+def _object_columns(table_name: str, rules: Sequence[Rule]) -> dict[str, list[str]]:
+    """The columns (or JSON properties) ``per_object`` rules count once per value of, each
+    with the flags of the rules that read it."""
+    found: dict[str, list[str]] = {}
     for rule in rules:
-        assert rule.activity is not None
-        for condition in rule.activity.where:
-            used.update(
-                str(leaf.subject) for leaf in condition.leaves() if leaf.subject_kind == "column"
-            )
-        if rule.repeat == "per_object":
-            key = rule.per or DEFAULT_OBJECT[table_name]
-            if not key.startswith("properties."):
-                used.add(key)
-    return used
+        if rule.repeat != "per_object":
+            continue
+        key = rule.per or DEFAULT_OBJECT[table_name]
+        if key.startswith("properties."):
+            key = property_column(key.removeprefix("properties."))
+        flags = found.setdefault(key, [])
+        if match_column(rule) not in flags:
+            flags.append(match_column(rule))
+    return found
 
 
 def _horizon(rules: Sequence[Rule]) -> float | None:
@@ -188,7 +283,16 @@ def _resolver(rows: ir.Table):  # type: ignore[no-untyped-def]
 
 
 def rule_matches(rule: Rule, rows: ir.Table, table_name: str) -> ir.BooleanValue:
-    """True for the rows of ``rows`` that ``rule`` counts (its types and its ``where``)."""
+    """True for the rows of ``rows`` that ``rule`` counts: its flag column when ``rows`` come
+    from :func:`activity_rows`, else its types and its ``where`` tested on the row."""
+    flag = match_column(rule)
+    if flag in rows.columns:
+        matches: ir.BooleanValue = rows[flag]
+        return matches
+    return _test(rule, rows, table_name)
+
+
+def _test(rule: Rule, rows: ir.Table, table_name: str) -> ir.BooleanValue:
     activity = rule.activity
     assert activity is not None
     test: ir.BooleanValue = ibis.literal(True)
@@ -217,7 +321,9 @@ def decay_factor(decay: Decay, age: ir.FloatingValue) -> ir.FloatingValue:
         return factor
     if decay.kind == "percent":
         assert decay.days is not None and decay.percent is not None
-        periods = (age / decay.days).floor()
+        # A whole number of periods, multiplied as a float: an integer times the logarithm
+        # would be exact decimal arithmetic, several times slower on DuckDB.
+        periods = (age / decay.days).floor().cast("float64")
         if decay.percent >= 100:
             return ibis.ifelse(periods < 1, 1.0, 0.0)
         return (periods * math.log(1 - decay.percent / 100)).exp()

@@ -1,15 +1,17 @@
-"""Implicit rules evaluated together: one aggregate over a table's behaviour rows per level.
+"""Implicit rules evaluated together: one query over a table's behaviour rows per level.
 
 Evaluated one by one, every rule scans the behaviour rows and groups them by profile again.
-Most rules need no grouping of their own, so they are evaluated together as conditional
-aggregates (``count(*) FILTER (WHERE the rule matches)``) of a single query per level:
+Most rules need no grouping of their own, so they are evaluated together, reading the flag
+column of each rule's test (:func:`clientela.scoring._activity.match_column`), in a single
+query per level:
 
 * by profile: ``repeat: every`` (without per-day, per-period or total caps), ``once`` and
-  ``count`` windows;
-* by profile and day, then by profile: ``per_day`` and ``max_per_day``.
+  ``count`` windows, as conditional aggregates (``count(*) FILTER (WHERE flag)``), one row per
+  profile with a group of columns per rule;
+* by profile and day: ``per_day`` and ``max_per_day``, one grouping per distinct test (the
+  rows that pass it, by profile and day), stacked; each rule then sums its units by profile.
 
-Each level yields one row per profile with a group of columns per rule, from which each rule's
-ledger lines are read.  The points are the same as the rule-by-rule evaluation's
+The points are the same as the rule-by-rule evaluation's
 (:func:`clientela.scoring._activity.implicit_ledger`, which the remaining rules still use:
 ``per_object``, ``max_per_period`` and ``max_times`` need their own units).
 """
@@ -30,6 +32,7 @@ from clientela.scoring._activity import (
     cutoff_at,
     decay_factor,
     implicit_ledger,
+    match_column,
     rule_matches,
     units_line,
 )
@@ -71,20 +74,11 @@ def implicit_ledgers(
         for index, rule, decay in by_level["profile"]:
             lines[index] = _profile_lines(index, rule, totals, table_name, as_of, decay)
     if by_level["day"]:
-        totals = materialize(_by_day(by_level["day"], rows, table_name, as_of))
+        daily, numbers = _by_day(by_level["day"], rows, table_name)
+        daily = materialize(daily)
         for index, rule, decay in by_level["day"]:
-            found = totals.filter(totals[f"r{index}_n"] > 0)
-            lines[index] = units_line(
-                rule,
-                found.select(
-                    "profile_id",
-                    matched=found[f"r{index}_n"],
-                    points=found[f"r{index}_w"] * rule.points,
-                    last=found[f"r{index}_t"],
-                ),
-                table_name,
-                decay,
-            )
+            found = daily.filter(daily._test == numbers[match_column(rule)])
+            lines[index] = _day_lines(rule, found, table_name, as_of, decay)
     for index, rule, decay in by_level["own"]:
         lines[index] = implicit_ledger(rule, rows, table_name, as_of, decay)
     return {key: lines[index] for index, (key, _rule, _decay) in enumerate(rules)}
@@ -92,8 +86,8 @@ def implicit_ledgers(
 
 def _counted(rules: Sequence[tuple[int, Rule, Decay]], rows: ir.Table, table_name: str) -> ir.Table:
     """Only the rows some of ``rules`` count: grouping fewer rows is most of the saving."""
-    tests = [rule_matches(rule, rows, table_name) for _index, rule, _decay in rules]
-    return rows.filter(functools.reduce(operator.or_, tests))
+    tests = {match_column(rule): rule_matches(rule, rows, table_name) for _i, rule, _d in rules}
+    return rows.filter(functools.reduce(operator.or_, tests.values()))
 
 
 def _by_profile(
@@ -149,39 +143,57 @@ def _profile_lines(
 
 
 def _by_day(
-    rules: Sequence[tuple[int, Rule, Decay]],
-    rows: ir.Table,
-    table_name: str,
-    as_of: dt.date,
-) -> ir.Table:
-    """Per profile: the units (days, or occurrences capped per day), their decayed weight and
-    the newest row, for each rule."""
-    rows = _counted(rules, rows, table_name)
-    days = rows.mutate(_day=rows._at.date())
-    daily = days.group_by(["profile_id", "_day"]).aggregate(
-        **{
-            name: value
-            for index, rule, _decay in rules
-            for name, value in (
-                (f"r{index}_n", days.count(where=rule_matches(rule, days, table_name))),
-                (f"r{index}_t", days._at.max(where=rule_matches(rule, days, table_name))),
-            )
-        }
-    )
-    metrics: dict[str, ir.Value] = {}
-    for index, rule, decay in rules:
-        count = daily[f"r{index}_n"]
-        newest = daily[f"r{index}_t"]
-        capped = rule.repeat == "every" and rule.max_per_day
-        units: ir.IntegerValue = (
-            ibis.least(count, rule.max_per_day) if capped else ibis.literal(1, type="int64")
+    rules: Sequence[tuple[int, Rule, Decay]], rows: ir.Table, table_name: str
+) -> tuple[ir.Table, dict[str, int]]:
+    """For each test of ``rules`` (rules that test the same rows share one) and each profile
+    and day with rows that pass it: ``_test`` (its number), ``_n`` (how many rows) and ``_t``
+    (the newest).
+
+    One grouping per test, stacked, rather than one grouping of all the rows with a filtered
+    count per rule: each row is grouped only under the tests it passes, with no filters."""
+    tests: dict[str, ir.BooleanValue] = {}
+    for _index, rule, _decay in rules:
+        tests.setdefault(match_column(rule), rule_matches(rule, rows, table_name))
+    numbers = {flag: number for number, flag in enumerate(tests)}
+    parts = []
+    for flag, test in tests.items():
+        matched = rows.filter(test)
+        days = matched.mutate(_day=matched._at.date())
+        daily = days.group_by(["profile_id", "_day"]).aggregate(
+            _n=days.count().cast("int64"), _t=days._at.max()
         )
-        weight = decay_factor(rule.decay or decay, age_days(newest, as_of))
-        any_row = count > 0
-        metrics[f"r{index}_n"] = _sum(daily, units, any_row).cast("int64")
-        metrics[f"r{index}_w"] = _sum(daily, units * weight, any_row)
-        metrics[f"r{index}_t"] = newest.max()
-    return daily.group_by("profile_id").aggregate(**metrics)
+        parts.append(
+            daily.select(
+                _test=ibis.literal(numbers[flag], type="int64"),
+                profile_id=daily.profile_id,
+                _day=daily._day,
+                _n=daily._n,
+                _t=daily._t,
+            )
+        )
+    stacked = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+    return stacked, numbers
+
+
+def _day_lines(
+    rule: Rule, daily: ir.Table, table_name: str, as_of: dt.date, default_decay: Decay
+) -> ir.Table:
+    """The lines of a ``per_day`` or ``max_per_day`` rule from its test's days (``_by_day``):
+    a unit per day (or the day's rows up to the cap), weighed by the age of its newest row."""
+    capped = rule.repeat == "every" and rule.max_per_day
+    units: ir.IntegerValue = (
+        ibis.least(daily._n, rule.max_per_day) if capped else ibis.literal(1, type="int64")
+    )
+    weight = decay_factor(rule.decay or default_decay, age_days(daily._t, as_of))
+    matched: ir.IntegerValue = units.sum() if capped else daily.count()
+    earned = units * weight
+    total = daily.count() * earned if isinstance(earned, ir.Scalar) else earned.sum()
+    totals = daily.group_by("profile_id").aggregate(
+        matched=matched.cast("int64"), points=total, last=daily._t.max()
+    )
+    return units_line(
+        rule, totals.mutate(points=totals.points * rule.points), table_name, default_decay
+    )
 
 
 def _sum(table: ir.Table, value: ir.Value, where: ir.BooleanValue) -> ir.NumericValue:

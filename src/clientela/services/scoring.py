@@ -26,7 +26,7 @@ from clientela.datamart.backends import quote
 from clientela.datamart.ingest.identity import with_profile
 from clientela.errors import DataError
 from clientela.progress import NO_PROGRESS, Progress
-from clientela.scoring._activity import activity_rows, with_properties
+from clientela.scoring._activity import activity_rows
 from clientela.scoring._batched import Materialize
 from clientela.scoring._facts import profile_facts, profiles
 from clientela.scoring.definition import ScoringModel
@@ -145,7 +145,7 @@ def _activities(
             rows = rows.semi_join(restrict, rows.profile_id == restrict.profile_id)
         temp = f"_score_activity_{table_name}"
         dm.create_table_as(temp, rows, temp=True)
-        activities[table_name] = with_properties(dm.temp_table(temp), rules)
+        activities[table_name] = dm.temp_table(temp)
         advance()
     return activities
 
@@ -378,8 +378,13 @@ def _store(dm: Datamart, chosen: ScoringModel, as_of: dt.date) -> ScoreRun:
 
 
 def _rule_stats(dm: Datamart, model: ScoringModel) -> tuple[RuleStat, ...]:
+    # A profile has one line per rule, cap and limit (a plain count), but may have several
+    # manual adjustments (only those need a count of distinct profiles).
+    ledger = quote(_LEDGER)
     rows = dm.sql(
-        f"SELECT rule, count(DISTINCT profile_id), sum(points) FROM {quote(_LEDGER)} GROUP BY rule"
+        f"SELECT rule, count(*), sum(points) FROM {ledger} WHERE rule <> 'manual' GROUP BY rule "
+        f"UNION ALL SELECT rule, count(DISTINCT profile_id), sum(points) FROM {ledger} "
+        "WHERE rule = 'manual' GROUP BY rule"
     )
     found = {str(rule): (int(n), float(points or 0)) for rule, n, points in rows}
     stats = [RuleStat(r.name, *found.pop(r.name, (0, 0.0))) for r in model.rules]
