@@ -29,6 +29,7 @@ from clientela.profile._common import (
     REFUND_KINDS,
     REVENUE_KINDS,
     as_of_start,
+    per_customer_with_orders,
     transaction_kind,
     with_profile_id,
 )
@@ -127,25 +128,9 @@ def customer_kpis(
         "first_purchase": tx.occurred_at.min(where=is_sale),
         "last_purchase": tx.occurred_at.max(where=is_sale),
     }
-    if orders is None:
-        per_customer = tx.group_by("customer_id").aggregate(
-            **measures,
-            orders=tx.order_id.nunique(where=~is_refund),
-            returns=tx.order_id.nunique(where=is_refund),
-        )
-    else:
-        lines = tx.group_by("customer_id").aggregate(**measures)
-        counted = orders.group_by(_ordered_by=orders.customer_id).aggregate(
-            orders=orders.count(where=orders.ordered_at < cutoff),
-            returns=orders.count(where=orders.refunded_at < cutoff),
-        )
-        joined = lines.left_join(counted, lines.customer_id == counted._ordered_by)
-        per_customer = joined.select(
-            *measures,
-            customer_id=joined.customer_id,
-            orders=joined.orders.fill_null(0),
-            returns=joined.returns.fill_null(0),
-        )
+    per_customer = per_customer_with_orders(
+        tx, measures, orders, cutoff, ordered="orders", refunded="returns"
+    )
     linked = with_profile_id(per_customer, identity)
     from_transactions = linked.group_by("profile_id").aggregate(
         **{name: linked[name].sum() for name in _TRANSACTION_SUMS},

@@ -20,9 +20,9 @@ import ibis
 import ibis.expr.types as ir
 
 from clientela.profile._common import (
-    REFUND_KINDS,
     REVENUE_KINDS,
     as_of_start,
+    per_customer_with_orders,
     transaction_kind,
     with_profile_id,
 )
@@ -105,28 +105,11 @@ def rfm(
     kind = transaction_kind(tx)
     # Per customer first (the rows as stored, no join), then per unified profile: an order
     # belongs to one customer, so a profile's distinct orders are the sum of its customers'.
-    if orders is None:
-        per_customer = tx.group_by("customer_id").aggregate(
-            last_purchase=tx.occurred_at.max(where=kind == "sale"),
-            frequency=tx.order_id.nunique(where=~kind.isin(REFUND_KINDS)),
-            monetary=tx.amount.sum(where=kind.isin(REVENUE_KINDS)),
-        )
-    else:
-        lines = tx.group_by("customer_id").aggregate(
-            last_purchase=tx.occurred_at.max(where=kind == "sale"),
-            monetary=tx.amount.sum(where=kind.isin(REVENUE_KINDS)),
-        )
-        placed = orders.filter(orders.ordered_at < cutoff)
-        counted = placed.group_by(_ordered_by=placed.customer_id).aggregate(
-            frequency=placed.count()
-        )
-        joined = lines.left_join(counted, lines.customer_id == counted._ordered_by)
-        per_customer = joined.select(
-            "customer_id",
-            "last_purchase",
-            "monetary",
-            frequency=joined.frequency.fill_null(0),
-        )
+    measures: dict[str, ir.Value] = {
+        "last_purchase": tx.occurred_at.max(where=kind == "sale"),
+        "monetary": tx.amount.sum(where=kind.isin(REVENUE_KINDS)),
+    }
+    per_customer = per_customer_with_orders(tx, measures, orders, cutoff, ordered="frequency")
     linked = with_profile_id(per_customer, identity)
     per_profile = linked.group_by("profile_id").aggregate(
         last_purchase=linked.last_purchase.max(),
