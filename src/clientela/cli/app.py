@@ -17,8 +17,10 @@ from typing import Annotated
 
 import typer
 
+from clientela.cli._output import RichProgress
 from clientela.config import Settings
 from clientela.datamart import Datamart, connect, require_current
+from clientela.datamart.indexes import build_pending_indexes, pending_indexes
 from clientela.errors import ClientelaError
 
 __all__ = ["State", "app", "main"]
@@ -47,6 +49,10 @@ class State:
         try:
             if initialised:
                 require_current(dm)
+                # Indexes a load committed without (it was stopped while building them).
+                if pending_indexes(dm):
+                    with RichProgress(enabled=self.progress) as progress:
+                        build_pending_indexes(dm, progress)
             yield dm
         finally:
             dm.close()

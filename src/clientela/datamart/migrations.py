@@ -18,6 +18,7 @@ from clientela.datamart.schema import (
     CAMPAIGNS,
     DATA_TABLES,
     DERIVED,
+    INDEXING,
     PREDICTIVE,
     SCORING,
     SEGMENTS,
@@ -138,6 +139,11 @@ def _orders(dm: Datamart) -> None:
     rebuild_orders(dm)
 
 
+def _indexing(dm: Datamart) -> None:
+    for name, schema in INDEXING.items():
+        dm.create_table(name, schema)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema: customer data, interactions, bookkeeping", _initial_schema),
     Migration(2, "rule-based scoring: models, runs, snapshots, ledger, bands, lists", _scoring),
@@ -153,6 +159,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         6,
         "orders: one row per customer and order, kept by the loads (order counts as plain counts)",
         _orders,
+    ),
+    Migration(
+        7,
+        "pending indexes: those a first load replaced with its table, built once it commits",
+        _indexing,
     ),
 )
 

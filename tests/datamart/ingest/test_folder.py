@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from clientela.config import Settings
-from clientela.datamart import Datamart
+from clientela.datamart import Datamart, connect, migrate
+from clientela.datamart.indexes import build_pending_indexes, defer_indexes, pending_indexes
 from clientela.datamart.ingest import load_folder
 from clientela.errors import ConfigError, SchemaMismatchError
 from tests.conftest import CliResult
@@ -137,3 +138,59 @@ def test_a_failure_after_a_first_load_restores_the_empty_table_and_its_indexes(
     reports = load_folder(datamart, settings, _folder(tmp_path / "again", TX))
     assert [r.rows_inserted for r in reports] == [2, 2]
     assert datamart.sql("SELECT count(*) FROM customers WHERE customer_id = 'C1'") == [(1,)]
+
+
+def test_a_first_load_leaves_no_index_pending(
+    datamart: Datamart, settings: Settings, tmp_path: Path
+) -> None:
+    load_folder(datamart, settings, _folder(tmp_path, TX))
+    assert pending_indexes(datamart) == []
+    if datamart.kind == "duckdb":
+        # The indexes were built on the committed tables, not in the load's transaction.
+        assert datamart.sql("SELECT count(*) FROM pending_indexes") == [(0,)]
+
+
+def test_indexes_a_stopped_load_left_pending_are_built_by_the_next_command(
+    cli: Callable[..., CliResult], duckdb_settings: Settings, tmp_path: Path
+) -> None:
+    db = tmp_path / "dm.duckdb"
+    assert cli("--db", db, "init").code == 0
+    assert cli("--db", db, "load", _folder(tmp_path, TX)).code == 0
+    dm = connect(duckdb_settings.model_copy(update={"db": str(db)}))
+    try:
+        built = _indexes(dm, "customers")
+        assert len(built) == 3
+        # What a load stopped after its commit, before building its indexes, leaves behind:
+        # the rows complete, the indexes recorded as pending and absent.
+        with dm.transaction():
+            assert defer_indexes(dm, "customers") == 3
+            for (name,) in built:
+                dm.sql(f'DROP INDEX "{name}"')
+        assert _indexes(dm, "customers") == []
+        assert [t for _, t in pending_indexes(dm)] == ["customers"] * 3
+    finally:
+        dm.close()
+    result = cli("--db", db, "status")
+    assert result.code == 0, result
+    dm = connect(duckdb_settings.model_copy(update={"db": str(db)}))
+    try:
+        assert _indexes(dm, "customers") == built
+        assert pending_indexes(dm) == []
+        assert dm.sql("SELECT name FROM customers WHERE customer_id = 'C2'") == [("Bob",)]
+    finally:
+        dm.close()
+
+
+def test_a_pending_index_of_a_table_since_dropped_is_forgotten(duckdb_settings: Settings) -> None:
+    dm = connect(duckdb_settings)
+    try:
+        migrate(dm)
+        dm.sql("CREATE TABLE scratch (k VARCHAR)")
+        dm.sql("CREATE INDEX ix_scratch_k ON scratch (k)")
+        with dm.transaction():
+            assert defer_indexes(dm, "scratch") == 1
+            dm.sql("DROP TABLE scratch")
+        assert build_pending_indexes(dm) == 0
+        assert pending_indexes(dm) == []
+    finally:
+        dm.close()

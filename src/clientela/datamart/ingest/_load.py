@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from clientela.config import Settings
 from clientela.datamart.backends import Datamart, quote
+from clientela.datamart.indexes import build_pending_indexes
 from clientela.datamart.ingest._columns import resolve_origins
 from clientela.datamart.ingest._mapping import Located, Mapping, load_mapping, load_sources
 from clientela.datamart.ingest._merge import (
@@ -114,7 +115,9 @@ def ingest_file(
     located = _located(mapping)
     load_id = uuid.uuid4().hex
     with dm.transaction():
-        return _load_one(dm, settings, path, target, located, load_id, load_id, progress, as_of)
+        report = _load_one(dm, settings, path, target, located, load_id, load_id, progress, as_of)
+    build_pending_indexes(dm, progress)
+    return report
 
 
 def load_folder(
@@ -151,6 +154,7 @@ def load_folder(
 
             for model_file in sources.scoring_models:
                 register_model(dm, folder / model_file)
+    build_pending_indexes(dm, progress)
     return reports
 
 

@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 
 from clientela.datamart.backends import Datamart, quote
+from clientela.datamart.indexes import defer_indexes
 from clientela.datamart.schema import TableSpec
 
 __all__ = [
@@ -135,38 +136,31 @@ def reject_unknown_customers(ctx: StageContext, policy: str) -> tuple[int, int]:
 
 def can_swap_in(dm: Datamart, spec: TableSpec) -> bool:
     """Whether a load into ``spec`` may stage into a table that then replaces it: on DuckDB,
-    when the table holds no rows (a first load)."""
-    if dm.kind != "duckdb":
+    when the table holds no rows (a first load) and the datamart can keep its indexes pending
+    (schema 7)."""
+    if dm.kind != "duckdb" or not dm.has_table("pending_indexes"):
         return False
     return not dm.sql(f"SELECT 1 FROM {quote(spec.name)} LIMIT 1")
 
 
 def swap_in(ctx: StageContext, extra_columns: list[str]) -> MergeCounts:
     """The stage, a table of the datamart created like the (empty) target plus
-    ``extra_columns``, becomes the target: the target and its indexes are dropped, the extra
-    columns dropped, the stage renamed and the indexes created again, all in the load's
-    transaction (a failure restores the target as it was).
+    ``extra_columns``, becomes the target: the target's indexes are recorded as pending, the
+    target dropped, the extra columns dropped and the stage renamed, all in the load's
+    transaction (a failure restores the target as it was, with its indexes).  The indexes are
+    built once the load has committed (see :mod:`clientela.datamart.indexes`).
 
     Copying 50,000,000 staged rows into the target costs as much again as staging them
     (DuckDB compresses and writes every row group a second time) and keeps its index up to
     date row by row; renaming costs nothing, and the indexes are built once, in bulk.
     """
     dm, target, stage = ctx.dm, quote(ctx.spec.name), quote(ctx.stage)
-    indexes = [
-        str(sql)
-        for (sql,) in dm.sql(
-            "SELECT sql FROM duckdb_indexes() WHERE table_name = ? AND schema_name = 'main' "
-            "AND database_name = current_database() ORDER BY index_name",
-            [ctx.spec.name],
-        )
-    ]
+    defer_indexes(dm, ctx.spec.name)
     staged = _count(ctx, f"SELECT count(*) FROM {stage}")
     dm.sql(f"DROP TABLE {target}")
     for column in extra_columns:
         dm.sql(f"ALTER TABLE {stage} DROP COLUMN {quote(column)}")
     dm.sql(f"ALTER TABLE {stage} RENAME TO {target}")
-    for statement in indexes:
-        dm.sql(statement)
     return MergeCounts(inserted=staged, updated=0, unchanged=0, rejected=0)
 
 
