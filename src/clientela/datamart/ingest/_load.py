@@ -36,6 +36,7 @@ from clientela.datamart.ingest._rules import FAIL_TYPE
 from clientela.datamart.ingest._transform import (
     Plan,
     build_plan,
+    close_transform_connection,
     register_functions,
     transform_connection,
     unregister_functions,
@@ -350,7 +351,7 @@ def _transform_all(
             task.advance(position - done)
             done = position
     finally:
-        con.close()
+        close_transform_connection(con)
     return read, cleared, filtered
 
 

@@ -76,6 +76,11 @@ def reject_duplicates(ctx: StageContext, policy: str = "reject") -> int:
     # key is the one with the smallest (largest) __row.  One hash aggregate finds the repeated
     # keys, without sorting the file; a file that repeats none costs nothing more.
     kept = "max" if policy == "last" else "min"
+    # First the keys alone: a file that repeats none (the usual case) is done after a narrower
+    # aggregate.  On the stage of a first load, which DuckDB scans in one thread (a table created
+    # in the running transaction), that halves the check (50,000,000 events: about 7 s, not 14).
+    if not ctx.dm.sql(f"SELECT 1 FROM {stage} GROUP BY {key} HAVING count(*) > 1 LIMIT 1"):
+        return 0
     repeated = quote(f"_repeated_{ctx.load_id}")
     ctx.dm.sql(
         f"CREATE TEMPORARY TABLE {repeated} AS SELECT {key} AS repeated_key, "

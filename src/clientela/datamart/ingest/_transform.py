@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,13 +24,17 @@ from clientela.datamart.ingest._columns import Origins
 from clientela.datamart.ingest._dates import detect_format
 from clientela.datamart.ingest._expr import ExprError, compile_expr, one_of, sql_literal
 from clientela.datamart.ingest._mapping import DEFAULT_NULL_VALUES, Located, Mapping
+from clientela.datamart.ingest._phones import POOL_AFTER, PhonePool
 from clientela.datamart.ingest.normalize import normalise_emails, normalise_phones
 from clientela.datamart.schema import TableSpec
 from clientela.errors import ConfigError
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "Plan",
     "build_plan",
+    "close_transform_connection",
     "register_functions",
     "transform_connection",
     "unregister_functions",
@@ -47,7 +53,8 @@ _FALSE = ("false", "f", "no", "n", "0")
 
 
 def transform_connection(settings: Settings) -> duckdb.DuckDBPyConnection:
-    """The private DuckDB connection that types and checks batches."""
+    """The private DuckDB connection that types and checks batches; close it with
+    :func:`close_transform_connection`."""
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")
@@ -56,18 +63,63 @@ def transform_connection(settings: Settings) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def close_transform_connection(con: duckdb.DuckDBPyConnection) -> None:
+    unregister_functions(con)
+    con.close()
+
+
 FUNCTIONS = ("clientela_email", "clientela_phone")
+
+# The phone pools of the connections whose functions are registered (see unregister_functions).
+_POOLS: dict[int, _LazyPhones] = {}
+
+
+class _LazyPhones:
+    """The phone normaliser of one load: in-process, then, once the load has normalised
+    :data:`POOL_AFTER` phones, in worker processes (see :mod:`._phones`)."""
+
+    def __init__(self, region: str):
+        self.region = region
+        self.seen = 0
+        self.pool: PhonePool | None = None
+        self.failed = False
+        self.lock = threading.Lock()
+
+    def __call__(self, values: list[str | None]) -> list[str | None]:
+        pool = self.pool
+        if pool is None and not self.failed:
+            with self.lock:
+                self.seen += len(values)
+                if self.pool is None and self.seen > POOL_AFTER:
+                    try:
+                        self.pool = PhonePool(self.region)
+                    except OSError as exc:
+                        log.info("phones normalised in-process: no worker (%s)", exc)
+                        self.failed = True
+                pool = self.pool
+        if pool is not None:
+            return pool.normalise(values)
+        return normalise_phones(values, self.region)[0]
+
+    def close(self) -> None:
+        with self.lock:
+            if self.pool is not None:
+                self.pool.close()
+                self.pool = None
 
 
 def register_functions(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
-    """The normalisers the query calls, as (vectorised) functions of ``con``."""
+    """The normalisers the query calls, as (vectorised) functions of ``con``; remove them with
+    :func:`unregister_functions` (which also stops the phone workers)."""
     region = settings.default_region
+    normalise = _LazyPhones(region)
+    _POOLS[id(con)] = normalise
 
     def emails(values: pa.Array) -> pa.Array:
         return pa.array(normalise_emails(values.to_pylist())[0], pa.string())
 
     def phones(values: pa.Array) -> pa.Array:
-        return pa.array(normalise_phones(values.to_pylist(), region)[0], pa.string())
+        return pa.array(normalise(values.to_pylist()), pa.string())
 
     # Arrow UDFs get whole vectors: the normalisers cache repeated values.
     udf: Any = con.create_function
@@ -79,6 +131,9 @@ def unregister_functions(con: duckdb.DuckDBPyConnection) -> None:
     for name in FUNCTIONS:
         with contextlib.suppress(duckdb.Error):
             con.remove_function(name)
+    normalise = _POOLS.pop(id(con), None)
+    if normalise is not None:
+        normalise.close()
 
 
 def _kind(dtype: Any) -> str:
