@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import importlib.util
 import pickle
+import signal
 import struct
 import sys
 from pathlib import Path
+from typing import Any, BinaryIO
 
 
 def main() -> None:
+    # Ctrl-C reaches the whole process group: the load stops and closes our stdin; we stop then.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # This folder is sys.path[0] when run as a script: its modules must not shadow any other.
     here = Path(__file__).resolve().parent
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
@@ -29,6 +33,13 @@ def main() -> None:
 
     region = sys.argv[1]
     requests, answers = sys.stdin.buffer, sys.stdout.buffer
+    try:
+        _serve(normalise_phones, region, requests, answers)
+    except (BrokenPipeError, EOFError):
+        return  # the load stopped while we were answering
+
+
+def _serve(normalise_phones: Any, region: str, requests: BinaryIO, answers: BinaryIO) -> None:
     while True:
         header = requests.read(8)
         if len(header) < 8:
