@@ -79,3 +79,12 @@ def test_a_load_past_the_pool_threshold_stores_and_rejects_as_in_process(tmp_pat
     for i, phone in enumerate(expected):
         if i + 1 not in invalid:
             assert stored[f"C{i:06d}"] == phone
+
+
+def test_the_pool_answers_an_empty_vector_and_fewer_values_than_workers() -> None:
+    pool = PhonePool("GB", workers=3)
+    try:
+        assert pool.normalise([]) == []
+        assert pool.normalise(["+447911123456"]) == ["+447911123456"]
+    finally:
+        pool.close()

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import logging
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,12 +22,10 @@ from clientela.datamart.ingest._columns import Origins
 from clientela.datamart.ingest._dates import detect_format
 from clientela.datamart.ingest._expr import ExprError, compile_expr, one_of, sql_literal
 from clientela.datamart.ingest._mapping import DEFAULT_NULL_VALUES, Located, Mapping
-from clientela.datamart.ingest._phones import POOL_AFTER, PhonePool
-from clientela.datamart.ingest.normalize import normalise_emails, normalise_phones
+from clientela.datamart.ingest._phones import LoadPhones
+from clientela.datamart.ingest.normalize import normalise_emails
 from clientela.datamart.schema import TableSpec
 from clientela.errors import ConfigError
-
-log = logging.getLogger(__name__)
 
 __all__ = [
     "Plan",
@@ -71,48 +67,14 @@ def close_transform_connection(con: duckdb.DuckDBPyConnection) -> None:
 FUNCTIONS = ("clientela_email", "clientela_phone")
 
 # The phone pools of the connections whose functions are registered (see unregister_functions).
-_POOLS: dict[int, _LazyPhones] = {}
-
-
-class _LazyPhones:
-    """The phone normaliser of one load: in-process, then, once the load has normalised
-    :data:`POOL_AFTER` phones, in worker processes (see :mod:`._phones`)."""
-
-    def __init__(self, region: str):
-        self.region = region
-        self.seen = 0
-        self.pool: PhonePool | None = None
-        self.failed = False
-        self.lock = threading.Lock()
-
-    def __call__(self, values: list[str | None]) -> list[str | None]:
-        pool = self.pool
-        if pool is None and not self.failed:
-            with self.lock:
-                self.seen += len(values)
-                if self.pool is None and self.seen > POOL_AFTER:
-                    try:
-                        self.pool = PhonePool(self.region)
-                    except OSError as exc:
-                        log.info("phones normalised in-process: no worker (%s)", exc)
-                        self.failed = True
-                pool = self.pool
-        if pool is not None:
-            return pool.normalise(values)
-        return normalise_phones(values, self.region)[0]
-
-    def close(self) -> None:
-        with self.lock:
-            if self.pool is not None:
-                self.pool.close()
-                self.pool = None
+_POOLS: dict[int, LoadPhones] = {}
 
 
 def register_functions(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     """The normalisers the query calls, as (vectorised) functions of ``con``; remove them with
     :func:`unregister_functions` (which also stops the phone workers)."""
     region = settings.default_region
-    normalise = _LazyPhones(region)
+    normalise = LoadPhones(region)
     _POOLS[id(con)] = normalise
 
     def emails(values: pa.Array) -> pa.Array:
