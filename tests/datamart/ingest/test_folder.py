@@ -95,7 +95,7 @@ def _definition(datamart: Datamart, table: str) -> list[tuple[object, ...]]:
     return sorted(
         datamart.sql(
             "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
-            "WHERE table_name = ?",
+            "WHERE table_name = ? AND table_schema = current_schema()",
             [table],
         )
     )
@@ -103,9 +103,20 @@ def _definition(datamart: Datamart, table: str) -> list[tuple[object, ...]]:
 
 def _indexes(datamart: Datamart, table: str) -> list[tuple[object, ...]]:
     if datamart.kind != "duckdb":
-        return sorted(datamart.sql("SELECT indexname FROM pg_indexes WHERE tablename = ?", [table]))
+        # This test's schema only: tests running beside it have tables of the same names.
+        return sorted(
+            datamart.sql(
+                "SELECT indexname FROM pg_indexes WHERE tablename = ? "
+                "AND schemaname = current_schema()",
+                [table],
+            )
+        )
     return sorted(
-        datamart.sql("SELECT index_name FROM duckdb_indexes() WHERE table_name = ?", [table])
+        datamart.sql(
+            "SELECT index_name FROM duckdb_indexes() WHERE table_name = ? "
+            "AND database_name = current_database()",
+            [table],
+        )
     )
 
 
