@@ -196,6 +196,33 @@ def _activity(name: str, points: float, activity: str, **options: object) -> str
     return f"  - name: {name}\n    points: {points}\n    activity: {activity}\n{extra}"
 
 
+def test_more_tests_than_bits_of_a_packed_column(datamart: Datamart, settings: Settings) -> None:
+    # The behaviour rows keep each distinct test as a bit, 31 to an integer column: 40 tests
+    # fill a first column (its highest bit included) and part of a second.
+    customers(datamart, "b1", "b2")
+    pages = [f"/p{number}" for number in range(40)]
+    events(
+        datamart,
+        "b1",
+        *[("page_view", ago(1), None, f'{{"page": "{page}"}}') for page in pages],
+    )
+    events(datamart, "b2", ("page_view", ago(1), None, '{"page": "/p30"}'))
+    events(datamart, "b2", ("page_view", ago(2), None, '{"page": "/p31"}'))
+    rules = [
+        _activity(
+            f"page_{number}",
+            number + 1,
+            f"{{type: page_view, where: [{{property: page, equals: {page}}}]}}",
+        )
+        for number, page in enumerate(pages)
+    ]
+    scored = score(datamart, settings, "name: many_tests\n" + _rules(*rules))
+    assert scored.rule("page_30") == {"b1": 31, "b2": 31}  # the first column's highest bit
+    assert scored.rule("page_31") == {"b1": 32, "b2": 32}  # the second column's first
+    assert scored.rule("page_0") == {"b1": 1}
+    assert scored.scores == {"b1": float(sum(range(1, 41))), "b2": 63.0}
+
+
 def test_repeat_policies_and_filters(datamart: Datamart, settings: Settings) -> None:
     customers(datamart, "e1", "e2", "e3")
     events(

@@ -26,7 +26,7 @@ from clientela.datamart.backends import quote
 from clientela.datamart.ingest.identity import with_profile
 from clientela.errors import DataError
 from clientela.progress import NO_PROGRESS, Progress
-from clientela.scoring._activity import activity_rows
+from clientela.scoring._activity import activity_rows, pack_flags, unpack_flags
 from clientela.scoring._batched import Materialize
 from clientela.scoring._facts import profile_facts, profiles
 from clientela.scoring.definition import ScoringModel
@@ -143,9 +143,10 @@ def _activities(
         rows = activity_rows(table_name, dm.table(table_name), identity, rules, as_of, dm.json_text)
         if restrict is not None:
             rows = rows.semi_join(restrict, rows.profile_id == restrict.profile_id)
+        packed, layout = pack_flags(rows)
         temp = f"_score_activity_{table_name}"
-        dm.create_table_as(temp, rows, temp=True)
-        activities[table_name] = dm.temp_table(temp)
+        dm.create_table_as(temp, packed, temp=True)
+        activities[table_name] = unpack_flags(dm.temp_table(temp), layout)
         advance()
     return activities
 
