@@ -128,12 +128,19 @@ def score_ledger(
     for rule in model.rules:
         lines = implicit[rule.name] if rule.activity is not None else explicit_ledger(rule, facts)
         parts.append(_capped(rule, lines).select(*LEDGER_SCHEMA.names))
-    ledger = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
-    # The caps, adjustments and limits below each read the rules' lines again.
-    ledger = materialize(ledger)
-    ledger = _with_group_caps(model, ledger)
-    ledger = _with_adjustments(model, ledger, adjustments, as_of)
-    return _with_limits(model, ledger)
+    # The caps, adjustments and limits below each read the rules' lines again.  They add a few
+    # lines of their own, cached apart: the rules' lines (millions) are written once.
+    rule_lines = materialize(_stack(parts))
+    caps = _group_cap_lines(model, rule_lines)
+    capped = _stack([rule_lines, materialize(_stack(caps))]) if caps else rule_lines
+    manual = _adjustment_lines(model, capped, adjustments, as_of)
+    adjusted = _stack([capped, materialize(_stack(manual))])
+    limits = _limit_lines(model, adjusted)
+    return _stack([adjusted, materialize(_stack(limits))]) if limits else adjusted
+
+
+def _stack(parts: Sequence[ir.Table]) -> ir.Table:
+    return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
 
 
 def _cap_line(
@@ -149,7 +156,8 @@ def _cap_line(
     )
 
 
-def _with_group_caps(model: ScoringModel, ledger: ir.Table) -> ir.Table:
+def _group_cap_lines(model: ScoringModel, ledger: ir.Table) -> list[ir.Table]:
+    """The lines that bring a group's points within its ``max`` and ``min``."""
     extra: list[ir.Table] = []
     for name, group in model.groups.items():
         if group.max is None and group.min is None:
@@ -173,12 +181,12 @@ def _with_group_caps(model: ScoringModel, ledger: ir.Table) -> ir.Table:
                     + ibis.literal(f"; the group counts {words} {bound:g}"),
                 )
             )
-    return ibis.union(ledger, *extra, distinct=False) if extra else ledger
+    return extra
 
 
-def _with_adjustments(
+def _adjustment_lines(
     model: ScoringModel, ledger: ir.Table, adjustments: ir.Table, as_of: dt.date
-) -> ir.Table:
+) -> list[ir.Table]:
     """Manual adjustments made before ``as_of``: add and subtract are lines of their own; the
     newest ``set`` fixes the score at its value, after which later adds and subtracts apply."""
     cutoff = ibis.literal(dt.datetime.combine(as_of, dt.time()), type="timestamp")
@@ -215,7 +223,7 @@ def _with_adjustments(
         matched=ibis.literal(0, type="int64"),
         evidence=with_sums._set_text,
     )
-    return ibis.union(ledger, set_lines, delta_lines, distinct=False)
+    return [set_lines, delta_lines]
 
 
 def _adjustment_text(rows: ir.Table) -> ir.StringValue:
@@ -233,9 +241,10 @@ def _adjustment_text(rows: ir.Table) -> ir.StringValue:
     return text
 
 
-def _with_limits(model: ScoringModel, ledger: ir.Table) -> ir.Table:
+def _limit_lines(model: ScoringModel, ledger: ir.Table) -> list[ir.Table]:
+    """The line that brings the score within the model's ``maximum`` and ``minimum``."""
     if model.maximum is None and model.minimum is None:
-        return ledger
+        return []
     sums = ledger.group_by("profile_id").aggregate(total=ledger.points.sum())
     extra: list[ir.Table] = []
     if model.maximum is not None:
@@ -264,7 +273,7 @@ def _with_limits(model: ScoringModel, ledger: ir.Table) -> ir.Table:
                 + ibis.literal(f"; the model's minimum is {model.minimum:g}"),
             )
         )
-    return ibis.union(ledger, *extra, distinct=False)
+    return extra
 
 
 def totals(ledger: ir.Table, profile_ids: ir.Table) -> ir.Table:

@@ -63,7 +63,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_LEDGER = "_score_ledger_work"
 _RESULT = "_score_result_work"
 _ONLY = "_score_only_profiles"
 
@@ -186,9 +185,13 @@ def _compute(
     as_of: dt.date,
     restrict: ir.Table | None,
     implicit: Mapping[str, ir.Table] | None = None,
-) -> None:
-    """Fill the temporary tables ``_LEDGER`` and ``_RESULT`` for ``model`` as of ``as_of``
-    (``implicit``: its behaviour rules' lines, when computed with other models')."""
+) -> tuple[ir.Table, list[str]]:
+    """Fill the temporary table ``_RESULT`` for ``model`` as of ``as_of`` (``implicit``: its
+    behaviour rules' lines, when computed with other models'); return the ledger, read from
+    temporary tables, and their names, to drop once the ledger has been read.
+
+    The ledger is the rules' lines plus the few lines of caps, adjustments and limits, each
+    written once: a run at 1 million customers has millions of lines per model."""
     identity = dm.table("identity")
     customers = dm.table("customers")
     fields = model.fields()
@@ -205,15 +208,14 @@ def _compute(
     cached: list[str] = []
     materialize = _materializer(dm, "_score_part", cached)
     ledger = score_ledger(model, facts, activities, adjustments, as_of, materialize, implicit)
-    dm.create_table_as(_LEDGER, ledger, temp=True)
-    _drop(dm, cached)
 
     universe = profiles(customers, identity).select("profile_id")
     if restrict is not None:
         universe = restrict.select("profile_id").distinct()
-    scored = totals(dm.temp_table(_LEDGER), universe)
+    scored = totals(ledger, universe)
     banded = assign_bands(model, scored, _previous_snapshot(dm, model.name, as_of))
     dm.create_table_as(_RESULT, banded, temp=True)
+    return ledger, cached
 
 
 def _adjustments(stored: ir.Table, identity: ir.Table) -> ir.Table:
@@ -269,9 +271,12 @@ def run_models(
         shared = (time.perf_counter() - started) / max(len(chosen), 1)
         for model in chosen:
             started = time.perf_counter()
-            _compute(dm, settings, model, activities, as_of, None, implicit[model.name])
+            ledger, cached = _compute(
+                dm, settings, model, activities, as_of, None, implicit[model.name]
+            )
             task.advance()
-            run = _store(dm, model, as_of)
+            run = _store(dm, model, as_of, ledger)
+            _drop(dm, cached)
             task.advance()
             seconds = round(time.perf_counter() - started + shared, 3)
             runs.append(dataclasses.replace(run, seconds=seconds))
@@ -280,12 +285,11 @@ def run_models(
     return runs
 
 
-def _store(dm: Datamart, chosen: ScoringModel, as_of: dt.date) -> ScoreRun:
-    """Write the run in ``_RESULT`` and ``_LEDGER`` as the model's snapshot of ``as_of``."""
+def _store(dm: Datamart, chosen: ScoringModel, as_of: dt.date, ledger: ir.Table) -> ScoreRun:
+    """Write the run in ``_RESULT`` and ``ledger`` as the model's snapshot of ``as_of``."""
     started = _utcnow()
     run_id = uuid.uuid4().hex
     result = dm.temp_table(_RESULT)
-    ledger = dm.temp_table(_LEDGER)
     literal = {
         "model": ibis.literal(chosen.name),
         "as_of": ibis.literal(as_of, type="date"),
@@ -357,12 +361,11 @@ def _store(dm: Datamart, chosen: ScoringModel, as_of: dt.date) -> ScoreRun:
         )
         if band is not None
     }
-    stats = _rule_stats(dm, chosen)
+    stats = _rule_stats(dm, chosen, ledger)
     warnings = _warnings(chosen, stats, int(counts[0] or 0))
     for warning in warnings:
         log.warning("%s", warning)
-    for temp in (_LEDGER, _RESULT):
-        dm.drop_table(temp)
+    dm.drop_table(_RESULT)
     return ScoreRun(
         run_id=run_id,
         model=chosen.name,
@@ -378,13 +381,13 @@ def _store(dm: Datamart, chosen: ScoringModel, as_of: dt.date) -> ScoreRun:
     )
 
 
-def _rule_stats(dm: Datamart, model: ScoringModel) -> tuple[RuleStat, ...]:
+def _rule_stats(dm: Datamart, model: ScoringModel, ledger: ir.Table) -> tuple[RuleStat, ...]:
     # A profile has one line per rule, cap and limit (a plain count), but may have several
     # manual adjustments (only those need a count of distinct profiles).
-    ledger = quote(_LEDGER)
+    lines = f"({dm.compile(ledger)}) AS ledger"
     rows = dm.sql(
-        f"SELECT rule, count(*), sum(points) FROM {ledger} WHERE rule <> 'manual' GROUP BY rule "
-        f"UNION ALL SELECT rule, count(DISTINCT profile_id), sum(points) FROM {ledger} "
+        f"SELECT rule, count(*), sum(points) FROM {lines} WHERE rule <> 'manual' GROUP BY rule "
+        f"UNION ALL SELECT rule, count(DISTINCT profile_id), sum(points) FROM {lines} "
         "WHERE rule = 'manual' GROUP BY rule"
     )
     found = {str(rule): (int(n), float(points or 0)) for rule, n, points in rows}
@@ -450,17 +453,16 @@ def score_profiles(
     with progress.task(f"scoring {chosen.name} as of {as_of}", total=len(tables) + 1) as task:
         restrict = _restrict(dm, profiles)
         activities = _activities(dm, [chosen], as_of, restrict, task.advance)
-        _compute(dm, settings, chosen, activities, as_of, restrict)
+        lines, cached = _compute(dm, settings, chosen, activities, as_of, restrict)
         _drop_activities(dm, activities)
         task.advance()
     result = dm.temp_table(_RESULT)
     scores = dm.to_pyarrow(result.select("profile_id", "score", "band").order_by("profile_id"))
-    ledger = dm.to_pyarrow(
-        dm.temp_table(_LEDGER).order_by(["profile_id", ibis.desc("points"), "rule"])
-    )
+    ledger = dm.to_pyarrow(lines.order_by(["profile_id", ibis.desc("points"), "rule"]))
     # DuckDB sums integers as HUGEINT, which would reach Python as Decimal.
     ledger = ledger.cast(LEDGER_SCHEMA.to_pyarrow())
-    for temp in (_LEDGER, _RESULT, _ONLY):
+    _drop(dm, cached)
+    for temp in (_RESULT, _ONLY):
         dm.drop_table(temp)
     return ProfileScores(chosen.name, chosen.version, as_of, scores, ledger)
 
