@@ -319,6 +319,10 @@ class Datamart:
             return "TEXT"
         if dtype.is_int64():
             return "BIGINT"
+        if dtype.is_int32():
+            return "INTEGER"
+        if dtype.is_int16():
+            return "SMALLINT"
         if dtype.is_float64():
             return "DOUBLE PRECISION" if self.kind == "postgres" else "DOUBLE"
         if dtype.is_boolean():

@@ -80,7 +80,8 @@ def implicit_ledgers(
             found = daily.filter(daily._test == numbers[match_column(rule)])
             lines[index] = _day_lines(rule, found, table_name, as_of, decay)
     for index, rule, decay in by_level["own"]:
-        lines[index] = implicit_ledger(rule, rows, table_name, as_of, decay)
+        # Written now, so that the caller may drop the rows before the models' own queries.
+        lines[index] = materialize(implicit_ledger(rule, rows, table_name, as_of, decay))
     return {key: lines[index] for index, (key, _rule, _decay) in enumerate(rules)}
 
 
@@ -160,13 +161,13 @@ def _by_day(
         matched = rows.filter(test)
         days = matched.mutate(_day=matched._at.date())
         daily = days.group_by(["profile_id", "_day"]).aggregate(
-            _n=days.count().cast("int64"), _t=days._at.max()
+            _n=days.count().cast("int32"), _t=days._at.max()
         )
+        # Narrow: tens of millions of rows at a million customers (the day itself is not kept).
         parts.append(
             daily.select(
-                _test=ibis.literal(numbers[flag], type="int64"),
+                _test=ibis.literal(numbers[flag], type="int16"),
                 profile_id=daily.profile_id,
-                _day=daily._day,
                 _n=daily._n,
                 _t=daily._t,
             )

@@ -268,6 +268,9 @@ def run_models(
         implicit = implicit_lines(
             chosen, activities, as_of, _materializer(dm, "_score_level", levels)
         )
+        # The behaviour rows are the largest tables of the run and every model's lines are
+        # written: dropped now, they leave the models' queries the memory.
+        _drop_activities(dm, activities)
         shared = (time.perf_counter() - started) / max(len(chosen), 1)
         for model in chosen:
             started = time.perf_counter()
@@ -281,7 +284,6 @@ def run_models(
             seconds = round(time.perf_counter() - started + shared, 3)
             runs.append(dataclasses.replace(run, seconds=seconds))
         _drop(dm, levels)
-        _drop_activities(dm, activities)
     return runs
 
 
