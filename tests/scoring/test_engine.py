@@ -196,6 +196,38 @@ def _activity(name: str, points: float, activity: str, **options: object) -> str
     return f"  - name: {name}\n    points: {points}\n    activity: {activity}\n{extra}"
 
 
+def test_rules_counting_the_same_objects_keep_their_own_decay(
+    datamart: Datamart, settings: Settings
+) -> None:
+    # Both rules count each product once (its newest view); they share those units and weigh
+    # them each with its own decay.
+    customers(datamart, "o1", "o2")
+    events(
+        datamart,
+        "o1",
+        ("page_view", ago(10), "p1"),
+        ("page_view", ago(1), "p1"),
+        ("page_view", ago(20), "p2"),
+        ("email_open", ago(1), "p3"),
+    )
+    events(datamart, "o2", ("page_view", ago(30), "p1"))
+    view = "{type: page_view}"
+    text = "name: objects\n" + _rules(
+        _activity("seen", 2, view, repeat="per_object"),
+        _activity("seen_lately", 10, view, repeat="per_object", decay="{half_life_days: 10}"),
+    )
+    scored = score(datamart, settings, text)
+    assert scored.rule("seen") == {"o1": 4.0, "o2": 2.0}
+    assert scored.rule("seen_lately") == {
+        "o1": round(10 * 0.5 ** (1 / 10) + 10 * 0.5 ** (20 / 10), 4),
+        "o2": 1.25,
+    }
+    assert scored.matched[("o1", "seen_lately")] == 2
+    assert scored.evidence[("o1", "seen_lately")] == (
+        "2 x page_view (once per object_id, decay half-life of 10 days), last 2026-05-31"
+    )
+
+
 def test_more_tests_than_bits_of_a_packed_column(datamart: Datamart, settings: Settings) -> None:
     # The behaviour rows keep each distinct test as a bit, 31 to an integer column: 40 tests
     # fill a first column (its highest bit included) and part of a second.

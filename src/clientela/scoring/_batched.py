@@ -9,11 +9,14 @@ query per level:
   ``count`` windows, as conditional aggregates (``count(*) FILTER (WHERE flag)``), one row per
   profile with a group of columns per rule;
 * by profile and day: ``per_day`` and ``max_per_day``, one grouping per distinct test (the
-  rows that pass it, by profile and day), stacked; each rule then sums its units by profile.
+  rows that pass it, by profile and day), stacked; each rule then sums its units by profile;
+* by object: ``per_object`` rules that count the same rows once per the same object (in one
+  model or several: "each product page seen, once") share their units, the newest row per
+  profile and object, and are summed by profile in one query, each with its own decay.
 
 The points are the same as the rule-by-rule evaluation's
 (:func:`clientela.scoring._activity.implicit_ledger`, which the remaining rules still use:
-``per_object``, ``max_per_period`` and ``max_times`` need their own units).
+``max_per_period`` and ``max_times`` need their own units).
 """
 
 from __future__ import annotations
@@ -33,10 +36,11 @@ from clientela.scoring._activity import (
     decay_factor,
     implicit_ledger,
     match_column,
+    property_column,
     rule_matches,
     units_line,
 )
-from clientela.scoring.definition import Decay, Rule
+from clientela.scoring.definition import DEFAULT_OBJECT, Decay, Rule
 
 __all__ = ["Materialize", "implicit_ledgers"]
 
@@ -46,8 +50,10 @@ Materialize = Callable[[ir.Table], ir.Table]
 
 
 def _level(rule: Rule) -> str:
-    if rule.max_times or rule.max_per_period or rule.repeat == "per_object":
+    if rule.max_times or rule.max_per_period:
         return "own"
+    if rule.repeat == "per_object":
+        return "object"
     if rule.count is not None or (rule.repeat in ("every", "once") and not rule.max_per_day):
         return "profile"
     return "day"
@@ -65,7 +71,12 @@ def implicit_ledgers(
     ``rules`` are ``(key, rule, default decay)``: the rules of one model (keyed by name) or of
     several models run as of the same day (keyed by model and name), evaluated together.
     """
-    by_level: dict[str, list[tuple[int, Rule, Decay]]] = {"profile": [], "day": [], "own": []}
+    by_level: dict[str, list[tuple[int, Rule, Decay]]] = {
+        "profile": [],
+        "day": [],
+        "object": [],
+        "own": [],
+    }
     for index, (_key, rule, decay) in enumerate(rules):
         by_level[_level(rule)].append((index, rule, decay))
     lines: dict[int, ir.Table] = {}
@@ -79,6 +90,20 @@ def implicit_ledgers(
         for index, rule, decay in by_level["day"]:
             found = daily.filter(daily._test == numbers[match_column(rule)])
             lines[index] = _day_lines(rule, found, table_name, as_of, decay)
+    shared: dict[tuple[str, str], list[tuple[int, Rule, Decay]]] = {}
+    for index, rule, decay in by_level["object"]:
+        units_of = (match_column(rule), _object_key(rule, table_name))
+        shared.setdefault(units_of, []).append((index, rule, decay))
+    for (_test, column), members in shared.items():
+        objects = materialize(_by_object(members, column, rows, table_name, as_of))
+        for index, rule, decay in members:
+            found = objects.select(
+                "profile_id",
+                matched=objects._n,
+                points=objects[f"r{index}_w"] * rule.points,
+                last=objects._t,
+            )
+            lines[index] = units_line(rule, found, table_name, decay)
     for index, rule, decay in by_level["own"]:
         # Written now, so that the caller may drop the rows before the models' own queries.
         lines[index] = materialize(implicit_ledger(rule, rows, table_name, as_of, decay))
@@ -141,6 +166,37 @@ def _profile_lines(
         table_name,
         default_decay,
     )
+
+
+def _object_key(rule: Rule, table_name: str) -> str:
+    """The column of the behaviour rows a ``per_object`` rule counts once per value of."""
+    key = rule.per or DEFAULT_OBJECT[table_name]
+    if key.startswith("properties."):
+        return property_column(key.removeprefix("properties."))
+    return key
+
+
+def _by_object(
+    rules: Sequence[tuple[int, Rule, Decay]],
+    key: str,
+    rows: ir.Table,
+    table_name: str,
+    as_of: dt.date,
+) -> ir.Table:
+    """For ``per_object`` rules of one test and object: per profile, ``_n`` (how many objects),
+    ``_t`` (the newest row) and for each rule ``r<index>_w``, its units weighed by its decay.
+    A unit is an object, dated by its newest row."""
+    matched = rows.filter(rule_matches(rules[0][1], rows, table_name))
+    keyed = matched.mutate(_object=matched[key].cast("string")).filter(
+        lambda t: t._object.notnull()
+    )
+    units = keyed.group_by(["profile_id", "_object"]).aggregate(_at=keyed._at.max())
+    metrics: dict[str, ir.Value] = {"_n": units.count(), "_t": units._at.max()}
+    for index, rule, decay in rules:
+        weight = decay_factor(rule.decay or decay, age_days(units._at, as_of))
+        total = units.count() * weight if isinstance(weight, ir.Scalar) else weight.sum()
+        metrics[f"r{index}_w"] = total
+    return units.group_by("profile_id").aggregate(**metrics)
 
 
 def _by_day(
