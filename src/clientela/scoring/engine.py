@@ -112,14 +112,15 @@ def score_ledger(
     model: ScoringModel,
     facts: ir.Table,
     activities: Mapping[str, ir.Table],
-    adjustments: ir.Table,
+    adjustments: ir.Table | None,
     as_of: dt.date,
     materialize: Materialize = _as_it_is,
     implicit: Mapping[str, ir.Table] | None = None,
 ) -> ir.Table:
     """Every line of every profile's score as of ``as_of`` (see the module docstring).
 
-    ``materialize`` caches the intermediate tables that several parts of the ledger read
+    ``adjustments`` are the manual adjustments (None when the model has none: nothing to
+    read); ``materialize`` caches the intermediate tables that several parts of the ledger read
     (the service passes one that writes temporary tables); ``implicit``, the lines of the
     model's behaviour rules by rule name when :func:`implicit_lines` computed them already."""
     if implicit is None:
@@ -133,8 +134,10 @@ def score_ledger(
     rule_lines = materialize(_stack(parts))
     caps = _group_cap_lines(model, rule_lines)
     capped = _stack([rule_lines, materialize(_stack(caps))]) if caps else rule_lines
-    manual = _adjustment_lines(model, capped, adjustments, as_of)
-    adjusted = _stack([capped, materialize(_stack(manual))])
+    adjusted = capped
+    if adjustments is not None:
+        manual = _adjustment_lines(model, capped, adjustments, as_of)
+        adjusted = _stack([capped, materialize(_stack(manual))])
     limits = _limit_lines(model, adjusted)
     return _stack([adjusted, materialize(_stack(limits))]) if limits else adjusted
 

@@ -201,10 +201,15 @@ def _compute(
     facts = profile_facts(
         customers, identity, dm.table("third_party"), summary, fields, model.attributes(), as_of
     )
-    adjustments = _adjustments(dm.table("score_adjustments"), identity)
+    adjustments: ir.Table | None = None
+    if dm.sql("SELECT 1 FROM score_adjustments WHERE model = ? LIMIT 1", [model.name]):
+        adjustments = _adjustments(dm.table("score_adjustments"), identity)
     if restrict is not None:
         facts = facts.semi_join(restrict, facts.profile_id == restrict.profile_id)
-        adjustments = adjustments.semi_join(restrict, adjustments.profile_id == restrict.profile_id)
+        if adjustments is not None:
+            adjustments = adjustments.semi_join(
+                restrict, adjustments.profile_id == restrict.profile_id
+            )
     cached: list[str] = []
     materialize = _materializer(dm, "_score_part", cached)
     ledger = score_ledger(model, facts, activities, adjustments, as_of, materialize, implicit)
