@@ -200,6 +200,12 @@ def test_models_run_together_score_as_if_run_alone(toy_store: Datamart, settings
         "    repeat: per_day\n    decay:\n      half_life_days: 30",
     )
     assert "per_day" in variant
+    # A field and a derived field the first model does not test: the models share one read of
+    # what their explicit rules test.
+    variant += (
+        "  - name: women\n    points: 1\n    when:\n      field: gender\n      equals: female\n"
+        "  - name: over_thirty\n    points: 2\n    when:\n      field: age\n      at_least: 30\n"
+    )
     register_model(toy_store, parse_model_text(variant))
 
     def lines() -> list[tuple[object, ...]]:
@@ -218,3 +224,5 @@ def test_models_run_together_score_as_if_run_alone(toy_store: Datamart, settings
     landing = {(r[0], r[1]): r[3] for r in alone if r[2] == "landing_pages"}
     daily = {p: v for (m, p), v in landing.items() if m == "toy_store_daily"}
     assert daily and all(v < landing["toy_store", p] for p, v in daily.items())
+    added = {(r[1], r[2]) for r in alone if r[0] == "toy_store_daily" and r[2] != "landing_pages"}
+    assert ("C001", "women") in added and ("C001", "over_thirty") in added  # born 1988

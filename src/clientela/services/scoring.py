@@ -64,6 +64,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _RESULT = "_score_result_work"
+_FACTS = "_score_facts"
 _ONLY = "_score_only_profiles"
 
 
@@ -185,22 +186,19 @@ def _compute(
     as_of: dt.date,
     restrict: ir.Table | None,
     implicit: Mapping[str, ir.Table] | None = None,
+    facts: ir.Table | None = None,
 ) -> tuple[ir.Table, list[str]]:
     """Fill the temporary table ``_RESULT`` for ``model`` as of ``as_of`` (``implicit``: its
-    behaviour rules' lines, when computed with other models'); return the ledger, read from
-    temporary tables, and their names, to drop once the ledger has been read.
+    behaviour rules' lines, and ``facts``, what its explicit rules test, when computed with
+    other models'); return the ledger, read from temporary tables, and their names, to drop
+    once the ledger has been read.
 
     The ledger is the rules' lines plus the few lines of caps, adjustments and limits, each
     written once: a run at 1 million customers has millions of lines per model."""
     identity = dm.table("identity")
     customers = dm.table("customers")
-    fields = model.fields()
-    summary = None
-    if any(f in summary_fields() for f in fields):
-        summary, _source = summary_for(dm, settings, as_of)
-    facts = profile_facts(
-        customers, identity, dm.table("third_party"), summary, fields, model.attributes(), as_of
-    )
+    if facts is None:
+        facts = _facts(dm, settings, [model], as_of)
     adjustments: ir.Table | None = None
     if dm.sql("SELECT 1 FROM score_adjustments WHERE model = ? LIMIT 1", [model.name]):
         adjustments = _adjustments(dm.table("score_adjustments"), identity)
@@ -221,6 +219,27 @@ def _compute(
     banded = assign_bands(model, scored, _previous_snapshot(dm, model.name, as_of))
     dm.create_table_as(_RESULT, banded, temp=True)
     return ledger, cached
+
+
+def _facts(
+    dm: Datamart, settings: Settings, models: Sequence[ScoringModel], as_of: dt.date
+) -> ir.Table:
+    """Per profile, the fields and third-party attributes the explicit rules of ``models``
+    test."""
+    fields = list(dict.fromkeys(f for model in models for f in model.fields()))
+    attributes = list(dict.fromkeys(a for model in models for a in model.attributes()))
+    summary = None
+    if any(f in summary_fields() for f in fields):
+        summary, _source = summary_for(dm, settings, as_of)
+    return profile_facts(
+        dm.table("customers"),
+        dm.table("identity"),
+        dm.table("third_party"),
+        summary,
+        fields,
+        attributes,
+        as_of,
+    )
 
 
 def _adjustments(stored: ir.Table, identity: ir.Table) -> ir.Table:
@@ -276,11 +295,15 @@ def run_models(
         # The behaviour rows are the largest tables of the run and every model's lines are
         # written: dropped now, they leave the models' queries the memory.
         _drop_activities(dm, activities)
+        # What the explicit rules test (fields, derived fields, third-party attributes), read
+        # once for the models.
+        dm.create_table_as(_FACTS, _facts(dm, settings, chosen, as_of), temp=True)
+        facts = dm.temp_table(_FACTS)
         shared = (time.perf_counter() - started) / max(len(chosen), 1)
         for model in chosen:
             started = time.perf_counter()
             ledger, cached = _compute(
-                dm, settings, model, activities, as_of, None, implicit[model.name]
+                dm, settings, model, activities, as_of, None, implicit[model.name], facts
             )
             task.advance()
             run = _store(dm, model, as_of, ledger)
@@ -289,6 +312,7 @@ def run_models(
             seconds = round(time.perf_counter() - started + shared, 3)
             runs.append(dataclasses.replace(run, seconds=seconds))
         _drop(dm, levels)
+        dm.drop_table(_FACTS)
     return runs
 
 
