@@ -40,6 +40,7 @@ __all__ = [
     "decay_factor",
     "implicit_ledger",
     "match_column",
+    "object_column",
     "pack_flags",
     "property_column",
     "rule_matches",
@@ -290,13 +291,19 @@ def _object_columns(table_name: str, rules: Sequence[Rule]) -> dict[str, list[st
     for rule in rules:
         if rule.repeat != "per_object":
             continue
-        key = rule.per or DEFAULT_OBJECT[table_name]
-        if key.startswith("properties."):
-            key = property_column(key.removeprefix("properties."))
-        flags = found.setdefault(key, [])
+        flags = found.setdefault(object_column(rule, table_name), [])
         if match_column(rule) not in flags:
             flags.append(match_column(rule))
     return found
+
+
+def object_column(rule: Rule, table_name: str) -> str:
+    """The column of the behaviour rows a ``per_object`` rule counts once per value of (a JSON
+    property's column when it counts per ``properties.<name>``)."""
+    key = rule.per or DEFAULT_OBJECT[table_name]
+    if key.startswith("properties."):
+        return property_column(key.removeprefix("properties."))
+    return key
 
 
 def _horizon(rules: Sequence[Rule]) -> float | None:
@@ -448,12 +455,7 @@ def _units(rule: Rule, matched: ir.Table, table_name: str, as_of: dt.date) -> ir
     if rule.repeat == "once":
         return matched.group_by("profile_id").aggregate(_at=matched._at.max(), _count=1)
     if rule.repeat == "per_object":
-        key = rule.per or DEFAULT_OBJECT[table_name]
-        column = (
-            matched[property_column(key.removeprefix("properties."))]
-            if key.startswith("properties.")
-            else matched[key]
-        )
+        column = matched[object_column(rule, table_name)]
         keyed = matched.mutate(_object=column.cast("string")).filter(lambda t: t._object.notnull())
         units = (
             keyed.group_by(["profile_id", "_object"])

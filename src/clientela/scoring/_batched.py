@@ -36,11 +36,11 @@ from clientela.scoring._activity import (
     decay_factor,
     implicit_ledger,
     match_column,
-    property_column,
+    object_column,
     rule_matches,
     units_line,
 )
-from clientela.scoring.definition import DEFAULT_OBJECT, Decay, Rule
+from clientela.scoring.definition import Decay, Rule
 
 __all__ = ["Materialize", "implicit_ledgers"]
 
@@ -92,7 +92,7 @@ def implicit_ledgers(
             lines[index] = _day_lines(rule, found, table_name, as_of, decay)
     shared: dict[tuple[str, str], list[tuple[int, Rule, Decay]]] = {}
     for index, rule, decay in by_level["object"]:
-        units_of = (match_column(rule), _object_key(rule, table_name))
+        units_of = (match_column(rule), object_column(rule, table_name))
         shared.setdefault(units_of, []).append((index, rule, decay))
     for (_test, column), members in shared.items():
         objects = materialize(_by_object(members, column, rows, table_name, as_of))
@@ -166,14 +166,6 @@ def _profile_lines(
         table_name,
         default_decay,
     )
-
-
-def _object_key(rule: Rule, table_name: str) -> str:
-    """The column of the behaviour rows a ``per_object`` rule counts once per value of."""
-    key = rule.per or DEFAULT_OBJECT[table_name]
-    if key.startswith("properties."):
-        return property_column(key.removeprefix("properties."))
-    return key
 
 
 def _by_object(

@@ -28,7 +28,7 @@ from clientela.errors import DataError
 from clientela.progress import NO_PROGRESS, Progress
 from clientela.scoring._activity import activity_rows, pack_flags, unpack_flags
 from clientela.scoring._batched import Materialize
-from clientela.scoring._facts import profile_facts, profiles
+from clientela.scoring._facts import profiles
 from clientela.scoring.definition import ScoringModel
 from clientela.scoring.engine import (
     LEDGER_SCHEMA,
@@ -42,10 +42,10 @@ from clientela.services._score_models import (
     get_model,
     list_models,
     register_model,
-    summary_fields,
     validate_against_datamart,
 )
-from clientela.services._summary import default_as_of, summary_for
+from clientela.services._segment_base import facts_for
+from clientela.services._summary import default_as_of
 
 __all__ = [
     "ProfileScores",
@@ -228,18 +228,7 @@ def _facts(
     test."""
     fields = list(dict.fromkeys(f for model in models for f in model.fields()))
     attributes = list(dict.fromkeys(a for model in models for a in model.attributes()))
-    summary = None
-    if any(f in summary_fields() for f in fields):
-        summary, _source = summary_for(dm, settings, as_of)
-    return profile_facts(
-        dm.table("customers"),
-        dm.table("identity"),
-        dm.table("third_party"),
-        summary,
-        fields,
-        attributes,
-        as_of,
-    )
+    return facts_for(dm, settings, fields, attributes, as_of)
 
 
 def _adjustments(stored: ir.Table, identity: ir.Table) -> ir.Table:
