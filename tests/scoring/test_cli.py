@@ -44,6 +44,15 @@ def test_run_show_explain_history(cli: Cli, db: Path) -> None:
     explained = cli("--db", db, "score", "explain", "ana.mora@example.cr", "-m", "toy_store")
     assert explained.code == 0, explained.stderr
     assert "C001" in explained.stdout and "43.00" in explained.stdout
+    events = cli("--db", db, "score", "explain", "C001", "-m", "toy_store", "--events", "--json")
+    assert events.code == 0, events.stderr
+    counted = json.loads(events.stdout)["counted"]
+    assert len([u for u in counted if u["rule"] == "landing_pages"]) == 4
+    assert {u["row_id"] for u in counted if u["rule"] == "landing_pages"} <= {
+        f"E{n:05d}" for n in range(1, 1000)
+    }
+    table = cli("--db", db, "score", "explain", "C001", "-m", "toy_store", "--events")
+    assert "What the behaviour rules counted" in table.stdout and "page_view" in table.stdout
 
     later = cli("--db", db, "score", "run", "-m", "toy_store", "--as-of", "2026-11-10", "--json")
     assert later.code == 0

@@ -2,7 +2,8 @@
 
 For random customers, attributes and events, and random rules (points, repeat policies, caps,
 decays, groups, limits): every score is the sum of its ledger lines, and equals a plain-Python
-evaluation of the same rules written from the model's documentation.
+evaluation of the same rules written from the model's documentation; and the events each
+behaviour rule counted (``score explain --events``) add up to its line.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from hypothesis import strategies as st
 from clientela.config import Settings
 from clientela.datamart import Datamart, connect, migrate
 from clientela.scoring import parse_model_text
+from clientela.scoring.definition import ScoringModel
+from clientela.services._score_counted import counted_for
 from clientela.services.scoring import score_profiles
 from tests.scoring._rows import AS_OF, CUTOFF, insert
 
@@ -319,6 +322,35 @@ def test_scores_are_their_ledgers_and_match_plain_python(
     for profile in PROFILES:
         assert scores[profile] == pytest.approx(sums[profile], abs=1e-6), profile
         assert scores[profile] == pytest.approx(expected[profile], abs=1e-3), profile
+    _check_counted(dm, parsed, result.ledger.to_pylist())
+
+
+def _check_counted(dm: Datamart, model: ScoringModel, ledger: list[dict[str, Any]]) -> None:
+    """Each behaviour rule's counted units add up to its line: the points (before its
+    ``max_points``) and the occurrences; a count rule's rows in its window are its matches,
+    and it has a line exactly when there are enough of them."""
+    rules = {rule.name: rule for rule in model.rules if rule.activity is not None}
+    lines = {(line["profile_id"], line["rule"]): line for line in ledger if line["rule"] in rules}
+    for profile in PROFILES:
+        units: dict[str, list[Any]] = {}
+        for unit in counted_for(dm, model, profile, AS_OF):
+            units.setdefault(unit.rule, []).append(unit)
+        for name, rule in rules.items():
+            mine = units.get(name, [])
+            line = lines.get((profile, name))
+            if rule.count is not None:
+                assert (line is not None) == (len(mine) >= rule.count.at_least), (profile, name)
+                if line is not None:
+                    assert line["matched"] == len(mine), (profile, name)
+                continue
+            assert (line is not None) == bool(mine), (profile, name)
+            if line is None:
+                continue
+            total = sum(unit.points for unit in mine)
+            if rule.max_points is not None:
+                total = max(-rule.max_points, min(rule.max_points, total))
+            assert line["points"] == pytest.approx(total, abs=1e-3), (profile, name)
+            assert line["matched"] == sum(unit.occurrences for unit in mine), (profile, name)
 
 
 def test_the_plain_python_decay_formulas() -> None:

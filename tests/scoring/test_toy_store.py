@@ -18,6 +18,7 @@ from clientela.config import Settings
 from clientela.datamart import Datamart
 from clientela.datamart.ingest import load_folder
 from clientela.scoring.definition import parse_model_text
+from clientela.services.score_views import CountedUnit, show
 from clientela.services.scoring import backfill, register_model, run_model, run_models
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "toy_store"
@@ -134,6 +135,41 @@ def _independent_scores(as_of: dt.date) -> dict[str, float]:
         score += 2 * len(landing) + 2 * len(other)
         scores[cid] = float(score)
     return scores
+
+
+def test_the_events_behind_a_score(toy_store: Datamart, settings: Settings) -> None:
+    """``score explain --events``: the rows each behaviour rule counted, with the points each
+    earned, from the model version that made the stored score."""
+    run_model(toy_store, settings, "toy_store", AS_OF)
+    text = (EXAMPLE / "toy_store.yaml").read_text(encoding="utf-8")
+    register_model(toy_store, parse_model_text(text.replace("points: 2", "points: 3")))
+
+    shown = show(toy_store, settings, "C003", "toy_store", AS_OF, counted=True)
+    assert shown.version == 1 and shown.counted is not None
+    by_rule: dict[str, list[CountedUnit]] = {}
+    for unit in shown.counted:
+        by_rule.setdefault(unit.rule, []).append(unit)
+    assert set(by_rule) == {"landing_pages", "emails_and_forms", "persona_spends_on_toys"}
+    landing = by_rule["landing_pages"]
+    assert len(landing) == 11 and {u.kind for u in landing} == {"page_view"}
+    assert all(str(u.details["properties.page"]).startswith("/landing/") for u in landing)
+    assert [u.points for u in landing] == [2.0] * 11  # version 1's points, not version 2's
+    assert [u.occurred_at for u in landing] == sorted(
+        (u.occurred_at for u in landing), reverse=True
+    )
+    assert all(u.occurred_at < dt.datetime(2026, 11, 1) for u in landing)
+    emails = by_rule["emails_and_forms"]
+    assert len(emails) == 18 and sum(u.points or 0 for u in emails) == 36.0
+    assert {u.kind for u in emails} == {"email_open", "email_click", "form_submit"}
+    [toys] = by_rule["persona_spends_on_toys"]  # once: the newest toys order
+    assert (toys.kind, toys.details, toys.points) == ("sale", {"category": "toys"}, 5.0)
+    assert toys.occurred_at.date() == dt.date(2026, 5, 12)
+
+    # C009's product pages are page views the landing-page rule does not count.
+    other = show(toy_store, settings, "C009", "toy_store", AS_OF, counted=True)
+    assert other.counted is not None
+    assert [u.rule for u in other.counted] == ["emails_and_forms"]
+    assert show(toy_store, settings, "C009", "toy_store", AS_OF).counted is None
 
 
 def test_a_past_score_is_reproducible(toy_store: Datamart, settings: Settings) -> None:

@@ -11,7 +11,7 @@ import typer
 from clientela.cli._output import RichProgress, console, err_console, print_json, rich_table
 from clientela.cli.app import app, state
 from clientela.scoring.definition import load_model_file
-from clientela.services.score_views import ProfileScore, adjust, history, show
+from clientela.services.score_views import CountedUnit, ProfileScore, adjust, history, show
 from clientela.services.scoring import (
     ScoreRun,
     backfill,
@@ -204,9 +204,17 @@ def explain_cmd(
     model: ModelName,
     as_of: Day = None,
     as_json: AsJson = False,
+    events: Annotated[
+        bool,
+        typer.Option(
+            "--events",
+            help="Also list the events (interactions, transactions) each behaviour rule "
+            "counted, with the points each earned.",
+        ),
+    ] = False,
 ) -> None:
     """Every line of a customer's score: rule, points and the evidence; they add up."""
-    _show(ctx, key, model, as_of, as_json, top=None)
+    _show(ctx, key, model, as_of, as_json, top=None, counted=events)
 
 
 def _show(
@@ -216,14 +224,43 @@ def _show(
     as_of: dt.datetime | None,
     as_json: bool,
     top: int | None,
+    counted: bool = False,
 ) -> None:
     st = state(ctx)
     with st.datamart() as dm:
-        result = show(dm, st.settings, key, _model_name(dm, model), _date(as_of))
+        result = show(dm, st.settings, key, _model_name(dm, model), _date(as_of), counted)
     if as_json:
         print_json(result)
         return
     _render_score(result, top=top)
+    if result.counted is not None:
+        _render_counted(result.counted)
+
+
+def _render_counted(units: tuple[CountedUnit, ...]) -> None:
+    if not units:
+        console.print("No behaviour rule counted anything.")
+        return
+    rows = [
+        (
+            unit.rule,
+            unit.occurred_at.strftime("%Y-%m-%d %H:%M"),
+            unit.kind,
+            ", ".join(f"{name} = {value}" for name, value in unit.details.items()),
+            unit.occurrences,
+            unit.weight,
+            unit.points,
+        )
+        for unit in units
+    ]
+    console.print(
+        rich_table(
+            "What the behaviour rules counted (the newest row of each unit)",
+            ["rule", "when", "type", "details", "times", "weight", "points"],
+            rows,
+            numeric=["times", "weight", "points"],
+        )
+    )
 
 
 def _render_score(result: ProfileScore, top: int | None) -> None:

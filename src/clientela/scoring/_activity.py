@@ -36,14 +36,17 @@ __all__ = [
     "activity_rows",
     "age_days",
     "count_line",
+    "counted_units",
     "cutoff_at",
     "decay_factor",
     "implicit_ledger",
     "match_column",
     "object_column",
     "pack_flags",
+    "profile_activity",
     "property_column",
     "rule_matches",
+    "tested_columns",
     "units_line",
     "unpack_flags",
 ]
@@ -407,6 +410,77 @@ def implicit_ledger(
     return units_line(rule, lines, table_name, default_decay)
 
 
+def profile_activity(
+    table_name: str,
+    table: ir.Table,
+    profile_id: str,
+    customers: Sequence[str],
+    rules: Sequence[Rule],
+    as_of: dt.date,
+    json_text: JsonText,
+) -> ir.Table:
+    """The rows of ``table`` before ``as_of`` of one profile (its ``customers``), as ``rules``
+    read them: the table's columns, ``profile_id``, ``_at`` and a column per JSON property the
+    rules read (no flag columns: :func:`rule_matches` tests the rows themselves)."""
+    time = table[_TIME[table_name]]
+    rows = table.filter(time < cutoff_at(as_of), table.customer_id.isin(list(customers)))
+    used = _properties_used(rules) if table_name == "events" else {}
+    if used:
+        rows = _with_properties(rows, used, json_text)
+    return rows.mutate(profile_id=ibis.literal(profile_id), _at=rows[_TIME[table_name]])
+
+
+def tested_columns(rule: Rule, table_name: str) -> list[str]:
+    """The columns of a rule's rows that say why it counts them: what its ``where`` tests and
+    what it counts once per (a JSON property as its :func:`property_column`)."""
+    assert rule.activity is not None
+    found = [
+        property_column(str(leaf.subject)) if leaf.subject_kind == "property" else str(leaf.subject)
+        for condition in rule.activity.where
+        for leaf in condition.leaves()
+    ]
+    if rule.repeat == "per_object":
+        found.append(object_column(rule, table_name))
+    return list(dict.fromkeys(found))
+
+
+def counted_units(
+    rule: Rule,
+    rows: ir.Table,
+    table_name: str,
+    as_of: dt.date,
+    default_decay: Decay,
+    keep: Sequence[str],
+) -> ir.Table:
+    """What ``rule`` counted in ``rows``, one row per unit with the ``keep`` columns of its
+    newest row: ``_at``, ``occurrences``, ``weight`` (its decay factor) and ``points``, which
+    add up to the rule's ledger line before its ``max_points``.  For a ``count`` rule, the
+    rows of its window, without weight or points: the rule earns its points once, when there
+    are enough of them."""
+    matched = _matching(rule, rows, table_name)
+    if rule.count is not None:
+        since = cutoff_at(as_of) - ibis.interval(days=rule.count.within_days)
+        recent = matched.filter(matched._at >= since)
+        return recent.select(
+            "profile_id",
+            *keep,
+            _at=recent._at,
+            occurrences=ibis.literal(1, type="int64"),
+            weight=ibis.null("float64"),
+            points=ibis.null("float64"),
+        )
+    units = _units(rule, matched, table_name, as_of, keep)
+    weight = decay_factor(rule.decay or default_decay, age_days(units._at, as_of))
+    return units.select(
+        "profile_id",
+        *keep,
+        _at=units._at,
+        occurrences=units._count.cast("int64"),
+        weight=weight.cast("float64"),
+        points=(units._count * weight * rule.points).cast("float64"),
+    )
+
+
 def count_line(rule: Rule, counted: ir.Table, table_name: str, as_of: dt.date) -> ir.Table:
     """The ledger lines of a ``count`` rule from ``profile_id`` and ``matched``."""
     assert rule.count is not None
@@ -450,43 +524,57 @@ def _what(rule: Rule, table_name: str) -> str:
     return ", ".join(rule.activity.types) if rule.activity and rule.activity.types else table_name
 
 
-def _units(rule: Rule, matched: ir.Table, table_name: str, as_of: dt.date) -> ir.Table:
-    """``profile_id``, ``_at`` (when, for its age) and ``_count`` (occurrences) per unit."""
+def _units(
+    rule: Rule,
+    matched: ir.Table,
+    table_name: str,
+    as_of: dt.date,
+    keep: Sequence[str] = (),
+) -> ir.Table:
+    """``profile_id``, ``_at`` (when, for its age) and ``_count`` (occurrences) per unit, with
+    the ``keep`` columns of the unit's newest row."""
     if rule.repeat == "once":
-        return matched.group_by("profile_id").aggregate(_at=matched._at.max(), _count=1)
+        return matched.group_by("profile_id").aggregate(
+            _at=matched._at.max(), _count=1, **_newest_row(matched, keep)
+        )
     if rule.repeat == "per_object":
         column = matched[object_column(rule, table_name)]
         keyed = matched.mutate(_object=column.cast("string")).filter(lambda t: t._object.notnull())
         units = (
             keyed.group_by(["profile_id", "_object"])
-            .aggregate(_at=keyed._at.max(), _count=1)
+            .aggregate(_at=keyed._at.max(), _count=1, **_newest_row(keyed, keep))
             .drop("_object")
         )
     elif rule.repeat == "per_day":
         days = matched.mutate(_day=matched._at.date())
         units = (
             days.group_by(["profile_id", "_day"])
-            .aggregate(_at=days._at.max(), _count=1)
+            .aggregate(_at=days._at.max(), _count=1, **_newest_row(days, keep))
             .drop("_day")
         )
     elif rule.max_per_day:
         days = matched.mutate(_day=matched._at.date())
         per_day = days.group_by(["profile_id", "_day"]).aggregate(
-            _at=days._at.max(), _n=days.count()
+            _at=days._at.max(), _n=days.count(), **_newest_row(days, keep)
         )
         units = per_day.mutate(_count=ibis.least(per_day._n, rule.max_per_day)).drop("_n", "_day")
     elif rule.max_per_period:
         times, days = rule.max_per_period
         periods = matched.mutate(_period=(age_days(matched._at, as_of) / days).floor())
         per_period = periods.group_by(["profile_id", "_period"]).aggregate(
-            _at=periods._at.max(), _n=periods.count()
+            _at=periods._at.max(), _n=periods.count(), **_newest_row(periods, keep)
         )
         units = per_period.mutate(_count=ibis.least(per_period._n, times)).drop("_n", "_period")
     else:
-        units = matched.select("profile_id", "_at", _count=ibis.literal(1, type="int64"))
+        units = matched.select("profile_id", "_at", *keep, _count=ibis.literal(1, type="int64"))
     if rule.max_times:
         units = _newest(units, rule.max_times)
     return units
+
+
+def _newest_row(rows: ir.Table, keep: Sequence[str]) -> dict[str, ir.Value]:
+    """Aggregates of ``keep``: the values of the newest row of each group."""
+    return {column: rows[column].argmax(rows._at) for column in keep}
 
 
 def _newest(units: ir.Table, limit: int) -> ir.Table:

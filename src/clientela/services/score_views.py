@@ -15,6 +15,8 @@ from typing import Literal
 from clientela.config import Settings
 from clientela.datamart import Datamart
 from clientela.errors import DataError
+from clientela.scoring.definition import ScoringModel
+from clientela.services._score_counted import CountedUnit, counted_for
 from clientela.services._score_models import get_model
 from clientela.services.profile import resolve_profile
 from clientela.services.scoring import score_profiles
@@ -22,6 +24,7 @@ from clientela.services.scoring import score_profiles
 __all__ = [
     "Adjustment",
     "BandChange",
+    "CountedUnit",
     "HistoryPoint",
     "ProfileScore",
     "Reason",
@@ -60,6 +63,8 @@ class ProfileScore:
     band: str | None
     reasons: tuple[Reason, ...]
     source: str  # "snapshot" or "live"
+    # What the behaviour rules counted (asked with ``counted=True``), newest first by rule.
+    counted: tuple[CountedUnit, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -112,8 +117,11 @@ def show(
     key: str,
     model: str,
     as_of: dt.date | None = None,
+    counted: bool = False,
 ) -> ProfileScore:
-    """The score, band and reasons of the customer ``key`` names (id, e-mail or phone)."""
+    """The score, band and reasons of the customer ``key`` names (id, e-mail or phone); with
+    ``counted``, also the events (and other behaviour rows) each behaviour rule counted, with
+    the points each earned (:mod:`clientela.services._score_counted`)."""
     chosen = get_model(dm, model)
     profile_id = resolve_profile(dm, settings, key)
     if as_of is None:
@@ -134,15 +142,17 @@ def show(
                 "WHERE model = ? AND as_of = ? AND profile_id = ?",
                 [chosen.name, as_of, profile_id],
             )
+            version = int(stored[0]["version"])
             return ProfileScore(
                 customer_id=profile_id,
                 model=chosen.name,
-                version=int(stored[0]["version"]),
+                version=version,
                 as_of=as_of,
                 score=float(stored[0]["score"]),
                 band=stored[0]["band"],
                 reasons=_reasons(lines),
                 source="snapshot",
+                counted=_counted(dm, chosen, version, profile_id, as_of) if counted else None,
             )
     live = score_profiles(dm, settings, chosen, as_of=as_of, profiles=[profile_id])
     row = live.scores.to_pylist()[0]
@@ -155,7 +165,16 @@ def show(
         band=row["band"],
         reasons=_reasons(live.ledger.to_pylist()),
         source="live",
+        counted=counted_for(dm, chosen, profile_id, live.as_of) if counted else None,
     )
+
+
+def _counted(
+    dm: Datamart, model: ScoringModel, version: int, profile_id: str, as_of: dt.date
+) -> tuple[CountedUnit, ...]:
+    """What the version of ``model`` that made a stored score counted."""
+    made_by = model if model.version == version else get_model(dm, model.name, version)
+    return counted_for(dm, made_by, profile_id, as_of)
 
 
 def _reasons(lines: list[dict[str, object]]) -> tuple[Reason, ...]:
