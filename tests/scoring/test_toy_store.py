@@ -19,7 +19,14 @@ from clientela.datamart import Datamart
 from clientela.datamart.ingest import load_folder
 from clientela.scoring.definition import parse_model_text
 from clientela.services.score_views import CountedUnit, show
-from clientela.services.scoring import backfill, register_model, run_model, run_models
+from clientela.services.scoring import (
+    backfill,
+    register_model,
+    run_model,
+    run_models,
+    score_profiles,
+)
+from tests.scoring._rows import insert
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "toy_store"
 AS_OF = dt.date(2026, 11, 1)
@@ -180,6 +187,30 @@ def test_a_past_score_is_reproducible(toy_store: Datamart, settings: Settings) -
     assert {c: s for c, (s, _) in _snapshot(toy_store, past).items()} == _independent_scores(past)
     run_model(toy_store, settings, "toy_store", AS_OF)  # recomputed: the same, stored once
     assert _snapshot(toy_store, AS_OF) == first
+    assert toy_store.sql("SELECT count(*) FROM score_runs WHERE as_of = ?", [AS_OF])[0][0] == 1
+
+
+def test_a_rerun_replaces_the_snapshot(toy_store: Datamart, settings: Settings) -> None:
+    """A date run again after the data and the model changed: the stored snapshot is that of
+    the new run (scores, bands, version, run), for the profiles there are now."""
+    run_model(toy_store, settings, "toy_store", AS_OF)
+    toy_store.sql("UPDATE identity SET profile_id = 'C003' WHERE customer_id = 'C010'")  # merged
+    insert(toy_store, "customers", [{"customer_id": "C011", "region": "San José"}])
+    text = (EXAMPLE / "toy_store.yaml").read_text(encoding="utf-8")
+    register_model(toy_store, parse_model_text(text.replace("points: 2", "points: 3")))
+
+    run = run_model(toy_store, settings, "toy_store", AS_OF)
+    stored = toy_store.sql(
+        "SELECT profile_id, score, band, version, run_id FROM score_snapshots "
+        "WHERE model = 'toy_store' AND as_of = ? ORDER BY profile_id",
+        [AS_OF],
+    )
+    live = score_profiles(toy_store, settings, "toy_store", as_of=AS_OF).scores.to_pylist()
+    expected = sorted((r["profile_id"], r["score"], r["band"]) for r in live)
+    assert [(p, s, b) for p, s, b, _v, _r in stored] == expected
+    assert [p for p, *_ in stored] == [f"C{n:03d}" for n in range(1, 12) if n != 10]
+    assert {(v, r) for *_, v, r in stored} == {(2, run.run_id)}
+    assert dict((p, s) for p, s, *_ in stored)["C011"] == 8.0  # lives in San José
     assert toy_store.sql("SELECT count(*) FROM score_runs WHERE as_of = ?", [AS_OF])[0][0] == 1
 
 

@@ -345,11 +345,11 @@ def _store(dm: Datamart, chosen: ScoringModel, as_of: dt.date, ledger: ir.Table)
         run_id=ibis.literal(run_id),
     )
     with dm.transaction():
-        for table in ("score_snapshots", "score_ledger", "score_band_changes", "score_runs"):
+        for table in ("score_ledger", "score_band_changes", "score_runs"):
             dm.sql(
                 f"DELETE FROM {quote(table)} WHERE model = ? AND as_of = ?", [chosen.name, as_of]
             )
-        _insert(dm, "score_snapshots", snapshot)
+        _write_snapshot(dm, chosen, as_of, run_id, snapshot)
         _insert(dm, "score_ledger", lines)
         _insert(dm, "score_band_changes", changes)
         counts = dm.sql(
@@ -399,6 +399,38 @@ def _store(dm: Datamart, chosen: ScoringModel, as_of: dt.date, ledger: ir.Table)
         warnings=warnings,
         seconds=0.0,
     )
+
+
+def _write_snapshot(
+    dm: Datamart, model: ScoringModel, as_of: dt.date, run_id: str, snapshot: ir.Table
+) -> None:
+    """Store ``snapshot`` (of ``_RESULT``) as the model's snapshot of ``as_of``.
+
+    A rerun of a date (a corrected rule, a back-fill) updates the stored rows in place, deletes
+    those of profiles that are gone (merged since) and adds the new ones: deleting a million
+    rows means removing each from the index on ``profile_id``, about 15 s on DuckDB, where
+    updating their score and band takes well under a second."""
+    key = [model.name, as_of]
+    if not dm.sql("SELECT 1 FROM score_snapshots WHERE model = ? AND as_of = ? LIMIT 1", key):
+        _insert(dm, "score_snapshots", snapshot)
+        return
+    result = quote(_RESULT)
+    dm.sql(
+        f"UPDATE score_snapshots SET version = ?, run_id = ?, score = r.score, band = r.band "
+        f"FROM {result} AS r WHERE score_snapshots.model = ? AND score_snapshots.as_of = ? "
+        "AND score_snapshots.profile_id = r.profile_id",
+        [model.version, run_id, *key],
+    )
+    dm.sql(
+        "DELETE FROM score_snapshots WHERE model = ? AND as_of = ? "
+        f"AND profile_id NOT IN (SELECT profile_id FROM {result})",
+        key,
+    )
+    stored = dm.table("score_snapshots")
+    kept = stored.filter(
+        (stored.model == model.name) & (stored.as_of == ibis.literal(as_of, type="date"))
+    )
+    _insert(dm, "score_snapshots", snapshot.anti_join(kept, "profile_id"))
 
 
 def _rule_stats(dm: Datamart, model: ScoringModel, ledger: ir.Table) -> tuple[RuleStat, ...]:
