@@ -23,7 +23,13 @@ from clientela.errors import (
 from clientela.profile.view import CustomerProfile
 from clientela.scoring import ScoringModel, load_model_file
 from clientela.services import BuildReport, ValueReport, build, get_profile, value_report
-from clientela.services.score_views import adjust_score, score_history, show_score
+from clientela.services.score_views import (
+    Ranking,
+    adjust_score,
+    score_history,
+    score_ranking,
+    show_score,
+)
 from clientela.services.scoring import (
     ScoreRun,
     backfill_scores,
@@ -137,6 +143,7 @@ __all__ = [
     "Offer",
     "ParetoNBDModel",
     "PropensityModel",
+    "Ranking",
     "ScoreRun",
     "ScoringModel",
     "Segment",
@@ -176,6 +183,7 @@ __all__ = [
     "score_history",
     "score_model",
     "score_profiles",
+    "score_ranking",
     "show_score",
     "train_model",
     "unify",

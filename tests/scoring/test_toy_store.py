@@ -210,7 +210,7 @@ def test_a_rerun_replaces_the_snapshot(toy_store: Datamart, settings: Settings) 
     assert [(p, s, b) for p, s, b, _v, _r in stored] == expected
     assert [p for p, *_ in stored] == [f"C{n:03d}" for n in range(1, 12) if n != 10]
     assert {(v, r) for *_, v, r in stored} == {(2, run.run_id)}
-    assert dict((p, s) for p, s, *_ in stored)["C011"] == 8.0  # lives in San José
+    assert {p: s for p, s, *_ in stored}["C011"] == 8.0  # lives in San José
     assert toy_store.sql("SELECT count(*) FROM score_runs WHERE as_of = ?", [AS_OF])[0][0] == 1
 
 

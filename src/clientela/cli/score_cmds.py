@@ -11,7 +11,15 @@ import typer
 from clientela.cli._output import RichProgress, console, err_console, print_json, rich_table
 from clientela.cli.app import app, state
 from clientela.scoring.definition import load_model_file
-from clientela.services.score_views import CountedUnit, ProfileScore, adjust, history, show
+from clientela.services.score_views import (
+    CountedUnit,
+    ProfileScore,
+    Ranking,
+    adjust,
+    history,
+    ranking,
+    show,
+)
 from clientela.services.scoring import (
     ScoreRun,
     backfill,
@@ -276,6 +284,114 @@ def _render_score(result: ProfileScore, top: int | None) -> None:
     title = "Reasons" if top is None else f"Top reasons ({len(reasons)} of {len(result.reasons)})"
     console.print(
         rich_table(title, ["rule", "points", "matched", "evidence"], rows, numeric=["points"])
+    )
+
+
+@score_app.command("ranking")
+def ranking_cmd(
+    ctx: typer.Context,
+    model: ModelName,
+    as_of: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            "--as-of", formats=["%Y-%m-%d"], help="The run of this day (default: the newest)."
+        ),
+    ] = None,
+    band: Annotated[
+        list[str] | None, typer.Option("--band", "-b", help="Only this band (repeatable).")
+    ] = None,
+    moved: Annotated[
+        str | None,
+        typer.Option(
+            "--moved",
+            help="Only customers whose band went up (or was entered), down or any way in "
+            "this run: up, down or any.",
+        ),
+    ] = None,
+    by: Annotated[
+        str, typer.Option("--by", help="Rank by score, or by change since the run before.")
+    ] = "score",
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=0, help="How many customers (0: all).")
+    ] = 20,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Write the ranked customers to a .csv file or an .xlsx workbook."
+        ),
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """A run's customers ranked for sales: score, band, change and top reasons."""
+    from clientela.errors import ConfigError
+    from clientela.exports._table_file import table_file_suffix
+    from clientela.exports.score_ranking import write_score_ranking
+
+    if moved not in (None, "up", "down", "any"):
+        raise ConfigError(f"--moved must be up, down or any, got '{moved}'")
+    if by not in ("score", "change"):
+        raise ConfigError(f"--by must be score or change, got '{by}'")
+    if out is not None:
+        table_file_suffix(out)
+    st = state(ctx)
+    with st.datamart() as dm:
+        result = ranking(
+            dm,
+            _model_name(dm, model),
+            _date(as_of),
+            bands=band or (),
+            moved=moved,  # type: ignore[arg-type]
+            by=by,  # type: ignore[arg-type]
+            limit=limit or None,
+        )
+    if out is not None:
+        written = write_score_ranking(result, out)
+        err_console.print(
+            f"wrote {len(result.customers):,} customers to {written}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if as_json:
+        document = {k: v for k, v in vars(result).items() if k != "customers"}
+        print_json({**document, "customers": result.customers.to_pylist()})
+        return
+    _render_ranking(result)
+
+
+def _render_ranking(result: Ranking) -> None:
+    previous = f", change since {result.previous_as_of}" if result.previous_as_of else ""
+    console.print(
+        f"[bold]{result.model}[/] v{result.version} as of {result.as_of}: "
+        f"{len(result.customers):,} of {result.selected:,} selected customers "
+        f"({result.profiles:,} in the run){previous}"
+    )
+    rows = []
+    for row in result.customers.to_pylist():
+        reasons = "; ".join(
+            f"{row[f'reason_{i}']} {row[f'points_{i}']:+g}"
+            for i in range(1, 4)
+            if row[f"reason_{i}"] is not None
+        )
+        moved = f"{row['moved']} from {row['from_band']}" if row["from_band"] else row["moved"]
+        rows.append(
+            (
+                row["rank"],
+                row["customer_id"],
+                row["name"],
+                row["score"],
+                row["band"],
+                row["change"],
+                moved,
+                reasons,
+            )
+        )
+    console.print(
+        rich_table(
+            None,
+            ["#", "customer", "name", "score", "band", "change", "band move", "top reasons"],
+            rows,
+            numeric=["#", "score", "change"],
+        )
     )
 
 

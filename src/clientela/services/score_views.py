@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -18,6 +19,7 @@ from clientela.errors import DataError
 from clientela.scoring.definition import ScoringModel
 from clientela.services._score_counted import CountedUnit, counted_for
 from clientela.services._score_models import get_model
+from clientela.services._score_ranking import Moved, RankBy, Ranking, rank_run
 from clientela.services.profile import resolve_profile
 from clientela.services.scoring import score_profiles
 
@@ -27,12 +29,15 @@ __all__ = [
     "CountedUnit",
     "HistoryPoint",
     "ProfileScore",
+    "Ranking",
     "Reason",
     "ScoreHistory",
     "adjust",
     "adjust_score",
     "history",
+    "ranking",
     "score_history",
+    "score_ranking",
     "show",
     "show_score",
 ]
@@ -177,6 +182,24 @@ def _counted(
     return counted_for(dm, made_by, profile_id, as_of)
 
 
+def ranking(
+    dm: Datamart,
+    model: str,
+    as_of: dt.date | None = None,
+    *,
+    bands: Sequence[str] = (),
+    moved: Moved | None = None,
+    by: RankBy = "score",
+    limit: int | None = 20,
+) -> Ranking:
+    """The customers of a stored run of ``model`` (the newest unless ``as_of``), best first by
+    score (or by rise since the run before, ``by="change"``), each with its band, change and
+    top reasons: the list handed to sales.  ``bands`` keeps those bands; ``moved`` keeps the
+    customers whose band went ``up`` (or was entered), ``down`` or ``any`` way in this run;
+    ``limit`` how many (None: all)."""
+    return rank_run(dm, get_model(dm, model), as_of, bands=bands, moved=moved, by=by, limit=limit)
+
+
 def _reasons(lines: list[dict[str, object]]) -> tuple[Reason, ...]:
     reasons = [
         Reason(
@@ -280,3 +303,4 @@ def adjust(
 show_score = show
 score_history = history
 adjust_score = adjust
+score_ranking = ranking
