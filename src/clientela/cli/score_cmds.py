@@ -358,6 +358,10 @@ def ranking_cmd(
     _render_ranking(result)
 
 
+# At most this many customers on the terminal; --out writes them all.
+_SHOWN = 50
+
+
 def _render_ranking(result: Ranking) -> None:
     previous = f", change since {result.previous_as_of}" if result.previous_as_of else ""
     console.print(
@@ -366,7 +370,7 @@ def _render_ranking(result: Ranking) -> None:
         f"({result.profiles:,} in the run){previous}"
     )
     rows = []
-    for row in result.customers.to_pylist():
+    for row in result.customers.slice(0, _SHOWN).to_pylist():
         reasons = "; ".join(
             f"{row[f'reason_{i}']} {row[f'points_{i}']:+g}"
             for i in range(1, 4)
@@ -393,6 +397,8 @@ def _render_ranking(result: Ranking) -> None:
             numeric=["#", "score", "change"],
         )
     )
+    if len(result.customers) > _SHOWN:
+        console.print(f"... and {len(result.customers) - _SHOWN:,} more (--out writes them all)")
 
 
 @score_app.command("history")
