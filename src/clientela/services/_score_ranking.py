@@ -98,6 +98,10 @@ def rank_run(
         "SELECT max(as_of) FROM score_runs WHERE model = ? AND as_of < ?", [model.name, day]
     )[0][0]
     previous_day = _date(previous) if previous is not None else None
+    if by == "change" and previous_day is None:
+        raise DataError(
+            f"model '{model.name}' has no run before {day}: there is no change to rank by"
+        )
 
     snapshots = dm.table("score_snapshots")
     run = snapshots.filter(_of(snapshots, model.name, day))
@@ -105,7 +109,7 @@ def rank_run(
     band_counts = {str(r["band"]): int(r["n"]) for r in counted if r["band"] is not None}
     profiles = sum(int(r["n"]) for r in counted)
 
-    rows = _ranked_rows(dm, model.name, day, previous_day, run, bands, moved, by)
+    rows = _ranked_rows(dm, model.name, day, previous_day, run, bands, moved)
     selected = int(dm.to_pyarrow(rows.aggregate(n=rows.count())).column("n")[0].as_py())
     chosen = rows.order_by(*_order(rows, by))
     if limit is not None:
@@ -155,7 +159,6 @@ def _ranked_rows(
     run: ir.Table,
     bands: Sequence[str],
     moved: Moved | None,
-    by: RankBy,
 ) -> ir.Table:
     snapshots = dm.table("score_snapshots")
     rows = run.select("profile_id", "score", "band")
@@ -188,8 +191,6 @@ def _ranked_rows(
         rows = rows.filter(rows.moved.isin(["up", "entered"]))
     elif moved == "down":
         rows = rows.filter(rows.moved == "down")
-    if by == "change" and previous_day is None:
-        raise DataError(f"model '{model}' has no run before {day}: there is no change to rank by")
     return rows
 
 
