@@ -13,12 +13,14 @@ from __future__ import annotations
 import math
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BulkRows", "append_rows", "column_letter"]
+import pandas as pd
+
+__all__ = ["BulkRows", "append_rows", "column_letter", "frame_sheet"]
 
 # XML 1.0 forbids these control characters; Excel writes them as _xHHHH_ (as xlsxwriter does).
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -122,3 +124,38 @@ def append_rows(path: Path, sheets: Sequence[BulkRows]) -> None:
                 info.filename, xml.encode("utf-8"), zipfile.ZIP_DEFLATED, compresslevel=1
             )
     scratch.replace(path)
+
+
+def frame_sheet(
+    workbook: Any,
+    name: str,
+    frame: pd.DataFrame,
+    *,
+    formats: Mapping[str, Any],
+    widths: Mapping[str, int],
+    default_width: int,
+    numeric: Collection[str],
+    freeze: tuple[int, int],
+    header: Any,
+) -> BulkRows:
+    """A sheet ``name`` laid out for ``frame`` in an open xlsxwriter ``workbook`` (header row in
+    the ``header`` format, column widths and cell formats by column name, frozen panes, a
+    filter), and its rows, to append with :func:`append_rows` once the workbook is closed.
+    ``numeric``: the columns written as numbers."""
+    columns = [str(c) for c in frame.columns]
+    sheet = workbook.add_worksheet(name)
+    column_formats = [formats.get(column) for column in columns]
+    for col, (column, cell_format) in enumerate(zip(columns, column_formats, strict=True)):
+        sheet.set_column(col, col, widths.get(column, default_width), cell_format)
+    sheet.write_row(0, 0, columns, header)
+    sheet.freeze_panes(*freeze)
+    if len(frame):
+        sheet.autofilter(0, 0, len(frame), len(columns) - 1)
+    values = [frame[c].astype("object").where(frame[c].notna(), None).tolist() for c in columns]
+    return BulkRows(
+        sheet.index,
+        1,
+        values,
+        [column in numeric for column in columns],
+        [None if f is None else f.xf_index for f in column_formats],
+    )

@@ -12,7 +12,7 @@ import pandas as pd
 import xlsxwriter
 
 from clientela.exports._table_file import write_table_file
-from clientela.exports._xlsx_rows import BulkRows, append_rows
+from clientela.exports._xlsx_rows import append_rows, frame_sheet
 
 if TYPE_CHECKING:
     from clientela.services._score_ranking import Ranking
@@ -42,29 +42,24 @@ def _workbook(ranking: Ranking, customers: pd.DataFrame, target: Path) -> None:
     # The customers are appended once the file is closed (see exports/_xlsx_rows.py): a whole
     # run of a million customers takes seconds, not minutes.
     workbook = xlsxwriter.Workbook(str(target))
-    columns = [str(c) for c in customers.columns]
     try:
         bold = workbook.add_format({"bold": True})
         number = workbook.add_format({"num_format": "#,##0.00"})
-        sheet = workbook.add_worksheet("ranking")
-        formats = [number if name in _NUMBERS and name != "rank" else None for name in columns]
-        for col, (name, cell_format) in enumerate(zip(columns, formats, strict=True)):
-            sheet.set_column(col, col, _WIDTHS.get(name, 20), cell_format)
-        sheet.write_row(0, 0, columns, bold)
-        sheet.freeze_panes(1, 2)
-        if len(customers):
-            sheet.autofilter(0, 0, len(customers), len(columns) - 1)
-        index = sheet.index
+        rows = frame_sheet(
+            workbook,
+            "ranking",
+            customers,
+            formats={name: number for name in _NUMBERS if name != "rank"},
+            widths=_WIDTHS,
+            default_width=20,
+            numeric=_NUMBERS,
+            freeze=(1, 2),
+            header=bold,
+        )
         _bands_sheet(workbook, ranking, bold)
     finally:
         workbook.close()
-    numeric = [name in _NUMBERS for name in columns]
-    values = [
-        customers[name].astype("object").where(customers[name].notna(), None).tolist()
-        for name in columns
-    ]
-    styles = [None if fmt is None else fmt.xf_index for fmt in formats]
-    append_rows(target, [BulkRows(index, 1, values, numeric, styles)])
+    append_rows(target, [rows])
 
 
 def _bands_sheet(workbook: xlsxwriter.Workbook, ranking: Ranking, bold: object) -> None:
