@@ -19,9 +19,9 @@ import pyarrow as pa
 
 from clientela.datamart import Datamart
 from clientela.errors import DataError, NotFoundError
-from clientela.scoring.definition import ScoringModel
+from clientela.services._score_models import get_model
 
-__all__ = ["REASONS", "Ranking", "rank_run"]
+__all__ = ["REASONS", "Ranking", "ranking", "run_day"]
 
 REASONS = 3  # reasons shown per customer
 RankBy = Literal["score", "change"]
@@ -44,7 +44,8 @@ class Ranking:
     customers: pa.Table
 
 
-def _date(value: object) -> dt.date:
+def run_day(value: object) -> dt.date:
+    """The date of a stored run as the datamart returns it (a date, or a datetime)."""
     if isinstance(value, dt.datetime):
         return value.date()
     assert isinstance(value, dt.date)
@@ -58,10 +59,10 @@ def _run_date(dm: Datamart, model: str, as_of: dt.date | None) -> dt.date:
             raise NotFoundError(
                 f"model '{model}' has no stored run: run 'clientela score run --model {model}'"
             )
-        return _date(newest[0][0])
+        return run_day(newest[0][0])
     if not dm.sql("SELECT 1 FROM score_runs WHERE model = ? AND as_of = ?", [model, as_of]):
         dates = [
-            str(_date(r[0]))
+            str(run_day(r[0]))
             for r in dm.sql(
                 "SELECT as_of FROM score_runs WHERE model = ? ORDER BY abs(as_of - ?) LIMIT 3",
                 [model, as_of],
@@ -72,9 +73,9 @@ def _run_date(dm: Datamart, model: str, as_of: dt.date | None) -> dt.date:
     return as_of
 
 
-def rank_run(
+def ranking(
     dm: Datamart,
-    model: ScoringModel,
+    model: str,
     as_of: dt.date | None = None,
     *,
     bands: Sequence[str] = (),
@@ -82,40 +83,42 @@ def rank_run(
     by: RankBy = "score",
     limit: int | None = 20,
 ) -> Ranking:
-    """The customers of ``model``'s run as of ``as_of`` (its newest run by default), ranked by
-    ``by`` (their score, or its change since the run before), keeping those in ``bands`` and,
-    with ``moved``, those whose band went up, down or either way in this run; the first
-    ``limit`` (None: all)."""
-    unknown = [b for b in bands if b not in {band.name for band in model.bands}]
+    """The customers of a stored run of ``model`` (the newest unless ``as_of``), best first by
+    score (or by rise since the run before, ``by="change"``), each with its band, change and
+    top reasons: the list handed to sales.  ``bands`` keeps those bands; ``moved`` keeps the
+    customers whose band went ``up`` (or was entered), ``down`` or ``any`` way in this run;
+    ``limit`` how many (None: all)."""
+    scoring = get_model(dm, model)
+    unknown = [b for b in bands if b not in {band.name for band in scoring.bands}]
     if unknown:
-        known = ", ".join(band.name for band in model.bands) or "none"
-        raise DataError(f"model '{model.name}' has no band {', '.join(unknown)} (bands: {known})")
-    day = _run_date(dm, model.name, as_of)
+        known = ", ".join(band.name for band in scoring.bands) or "none"
+        raise DataError(f"model '{scoring.name}' has no band {', '.join(unknown)} (bands: {known})")
+    day = _run_date(dm, scoring.name, as_of)
     version_rows = dm.sql(
-        "SELECT version FROM score_runs WHERE model = ? AND as_of = ?", [model.name, day]
+        "SELECT version FROM score_runs WHERE model = ? AND as_of = ?", [scoring.name, day]
     )
     previous = dm.sql(
-        "SELECT max(as_of) FROM score_runs WHERE model = ? AND as_of < ?", [model.name, day]
+        "SELECT max(as_of) FROM score_runs WHERE model = ? AND as_of < ?", [scoring.name, day]
     )[0][0]
-    previous_day = _date(previous) if previous is not None else None
+    previous_day = run_day(previous) if previous is not None else None
     if by == "change" and previous_day is None:
         raise DataError(
-            f"model '{model.name}' has no run before {day}: there is no change to rank by"
+            f"model '{scoring.name}' has no run before {day}: there is no change to rank by"
         )
 
     snapshots = dm.table("score_snapshots")
-    run = snapshots.filter(_of(snapshots, model.name, day))
+    run = snapshots.filter(_of(snapshots, scoring.name, day))
     counted = dm.to_pyarrow(run.group_by("band").aggregate(n=run.count())).to_pylist()
     band_counts = {str(r["band"]): int(r["n"]) for r in counted if r["band"] is not None}
     profiles = sum(int(r["n"]) for r in counted)
 
-    rows = _ranked_rows(dm, model.name, day, previous_day, run, bands, moved)
+    rows = _ranked_rows(dm, scoring.name, day, previous_day, run, bands, moved)
     selected = int(dm.to_pyarrow(rows.aggregate(n=rows.count())).column("n")[0].as_py())
     chosen = rows.order_by(*_order(rows, by))
     if limit is not None:
         chosen = chosen.limit(limit)
     chosen = chosen.mutate(rank=ibis.row_number().over(order_by=_order(chosen, by)) + 1)
-    with_reasons = _with_reasons(dm.table("score_ledger"), model.name, day, chosen)
+    with_reasons = _with_reasons(dm.table("score_ledger"), scoring.name, day, chosen)
     ordered = with_reasons.order_by("rank").select(
         "rank",
         "customer_id",
@@ -130,13 +133,13 @@ def rank_run(
         *[c for i in range(1, REASONS + 1) for c in (f"reason_{i}", f"points_{i}")],
     )
     return Ranking(
-        model=model.name,
+        model=scoring.name,
         version=int(version_rows[0][0]),
         as_of=day,
         previous_as_of=previous_day,
         profiles=profiles,
         selected=selected,
-        bands={b.name: band_counts.get(b.name, 0) for b in model.bands} or band_counts,
+        bands={b.name: band_counts.get(b.name, 0) for b in scoring.bands} or band_counts,
         customers=dm.to_pyarrow(ordered),
     )
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -19,7 +18,7 @@ from clientela.errors import DataError
 from clientela.scoring.definition import ScoringModel
 from clientela.services._score_counted import CountedUnit, counted_for
 from clientela.services._score_models import get_model
-from clientela.services._score_ranking import Moved, RankBy, Ranking, rank_run
+from clientela.services._score_ranking import Ranking, ranking, run_day
 from clientela.services.profile import resolve_profile
 from clientela.services.scoring import score_profiles
 
@@ -109,13 +108,6 @@ class Adjustment:
     made_at: dt.datetime
 
 
-def _date(value: object) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    assert isinstance(value, dt.date)
-    return value
-
-
 def show(
     dm: Datamart,
     settings: Settings,
@@ -134,7 +126,7 @@ def show(
             "SELECT max(as_of) FROM score_snapshots WHERE model = ? AND profile_id = ?",
             [chosen.name, profile_id],
         )
-        as_of = _date(rows[0][0]) if rows and rows[0][0] is not None else None
+        as_of = run_day(rows[0][0]) if rows and rows[0][0] is not None else None
     if as_of is not None:
         stored = dm.records(
             "SELECT score, band, version FROM score_snapshots "
@@ -182,24 +174,6 @@ def _counted(
     return counted_for(dm, made_by, profile_id, as_of)
 
 
-def ranking(
-    dm: Datamart,
-    model: str,
-    as_of: dt.date | None = None,
-    *,
-    bands: Sequence[str] = (),
-    moved: Moved | None = None,
-    by: RankBy = "score",
-    limit: int | None = 20,
-) -> Ranking:
-    """The customers of a stored run of ``model`` (the newest unless ``as_of``), best first by
-    score (or by rise since the run before, ``by="change"``), each with its band, change and
-    top reasons: the list handed to sales.  ``bands`` keeps those bands; ``moved`` keeps the
-    customers whose band went ``up`` (or was entered), ``down`` or ``any`` way in this run;
-    ``limit`` how many (None: all)."""
-    return rank_run(dm, get_model(dm, model), as_of, bands=bands, moved=moved, by=by, limit=limit)
-
-
 def _reasons(lines: list[dict[str, object]]) -> tuple[Reason, ...]:
     reasons = [
         Reason(
@@ -232,9 +206,9 @@ def history(dm: Datamart, settings: Settings, key: str, model: str) -> ScoreHist
     return ScoreHistory(
         customer_id=profile_id,
         model=chosen.name,
-        points=tuple(HistoryPoint(_date(d), float(s), b, int(v)) for d, s, b, v in points),
+        points=tuple(HistoryPoint(run_day(d), float(s), b, int(v)) for d, s, b, v in points),
         band_changes=tuple(
-            BandChange(_date(d), f, str(t), str(direction), float(s))
+            BandChange(run_day(d), f, str(t), str(direction), float(s))
             for d, f, t, direction, s in changes
         ),
     )
