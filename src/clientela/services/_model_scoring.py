@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from clientela.config import Settings
 from clientela.datamart import Datamart
+from clientela.datamart.replace import replace_slice
 from clientela.models._reasons import (
     ReasonColumns,
     reason_columns,
@@ -26,6 +27,8 @@ from clientela.services._model_examples import scoring_features
 from clientela.services._model_store import load_model
 
 __all__ = ["ModelScoreRun", "deciles", "score_model"]
+
+_NEW_SCORES = "_predictive_scores_new"
 
 
 @dataclass(frozen=True)
@@ -103,9 +106,14 @@ def score_model(
                 "reasons": reasons_documents(reasons),
             }
         )
+        dm.drop_table(_NEW_SCORES)
+        dm.create_table(_NEW_SCORES, dm.table("predictive_scores").schema(), temp=True)
+        dm.bulk_insert(_NEW_SCORES, snapshot)
         with dm.transaction():
-            dm.sql("DELETE FROM predictive_scores WHERE model = ? AND as_of = ?", [name, as_of])
-            dm.bulk_insert("predictive_scores", snapshot)
+            # A rerun of the date updates the stored scores in place (see replace_slice).
+            where = {"model": name, "as_of": as_of}
+            replace_slice(dm, "predictive_scores", where, _NEW_SCORES, "profile_id")
+        dm.drop_table(_NEW_SCORES)
         task.advance()
     customers = None
     if with_customers:

@@ -24,6 +24,7 @@ from clientela.config import Settings
 from clientela.datamart import Datamart
 from clientela.datamart.backends import quote
 from clientela.datamart.ingest.identity import with_profile
+from clientela.datamart.replace import replace_slice
 from clientela.errors import DataError
 from clientela.progress import NO_PROGRESS, Progress
 from clientela.scoring._activity import activity_rows, pack_flags, unpack_flags
@@ -314,15 +315,6 @@ def _store(dm: Datamart, chosen: ScoringModel, as_of: dt.date, ledger: ir.Table)
         "model": ibis.literal(chosen.name),
         "as_of": ibis.literal(as_of, type="date"),
     }
-    snapshot = result.select(
-        literal["model"].name("model"),
-        literal["as_of"].name("as_of"),
-        "profile_id",
-        version=ibis.literal(chosen.version, type="int64"),
-        run_id=ibis.literal(run_id),
-        score=result.score,
-        band=result.band,
-    )
     lines = ledger.select(
         literal["model"].name("model"),
         literal["as_of"].name("as_of"),
@@ -349,7 +341,10 @@ def _store(dm: Datamart, chosen: ScoringModel, as_of: dt.date, ledger: ir.Table)
             dm.sql(
                 f"DELETE FROM {quote(table)} WHERE model = ? AND as_of = ?", [chosen.name, as_of]
             )
-        _write_snapshot(dm, chosen, as_of, run_id, snapshot)
+        # A rerun of the date updates the stored snapshot in place (see replace_slice).
+        where = {"model": chosen.name, "as_of": as_of}
+        constants = {"version": chosen.version, "run_id": run_id}
+        replace_slice(dm, "score_snapshots", where, _RESULT, "profile_id", constants)
         _insert(dm, "score_ledger", lines)
         _insert(dm, "score_band_changes", changes)
         counts = dm.sql(
@@ -399,38 +394,6 @@ def _store(dm: Datamart, chosen: ScoringModel, as_of: dt.date, ledger: ir.Table)
         warnings=warnings,
         seconds=0.0,
     )
-
-
-def _write_snapshot(
-    dm: Datamart, model: ScoringModel, as_of: dt.date, run_id: str, snapshot: ir.Table
-) -> None:
-    """Store ``snapshot`` (of ``_RESULT``) as the model's snapshot of ``as_of``.
-
-    A rerun of a date (a corrected rule, a back-fill) updates the stored rows in place, deletes
-    those of profiles that are gone (merged since) and adds the new ones: deleting a million
-    rows means removing each from the index on ``profile_id``, about 15 s on DuckDB, where
-    updating their score and band takes well under a second."""
-    key = [model.name, as_of]
-    if not dm.sql("SELECT 1 FROM score_snapshots WHERE model = ? AND as_of = ? LIMIT 1", key):
-        _insert(dm, "score_snapshots", snapshot)
-        return
-    result = quote(_RESULT)
-    dm.sql(
-        f"UPDATE score_snapshots SET version = ?, run_id = ?, score = r.score, band = r.band "
-        f"FROM {result} AS r WHERE score_snapshots.model = ? AND score_snapshots.as_of = ? "
-        "AND score_snapshots.profile_id = r.profile_id",
-        [model.version, run_id, *key],
-    )
-    dm.sql(
-        "DELETE FROM score_snapshots WHERE model = ? AND as_of = ? "
-        f"AND profile_id NOT IN (SELECT profile_id FROM {result})",
-        key,
-    )
-    stored = dm.table("score_snapshots")
-    kept = stored.filter(
-        (stored.model == model.name) & (stored.as_of == ibis.literal(as_of, type="date"))
-    )
-    _insert(dm, "score_snapshots", snapshot.anti_join(kept, "profile_id"))
 
 
 def _rule_stats(dm: Datamart, model: ScoringModel, ledger: ir.Table) -> tuple[RuleStat, ...]:
